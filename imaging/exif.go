@@ -1,0 +1,156 @@
+package imaging
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"unicode/utf8"
+
+	exif "github.com/dsoprea/go-exif/v3"
+)
+
+// EXIF limits.
+const (
+	// maxIFDEntries bounds the IFD0 entries read for orientation and title; real files
+	// have a few dozen, the field allows 65535.
+	maxIFDEntries = 1024
+	// maxTitleBytes bounds the ImageDescription kept as a title; Chevereto cuts titles to
+	// 100 characters, the margin leaves room for bytes removed by cleaning.
+	maxTitleBytes = 1024
+	// maxEXIFValueBytes bounds each value in EXIFJSON: long UserComment or vendor blobs would
+	// otherwise bloat every API response of the image.
+	maxEXIFValueBytes = 1024
+)
+
+// TIFF tags read from IFD0.
+const (
+	tagImageDescription = 0x010E
+	tagOrientation      = 0x0112
+	tiffTypeASCII       = 2
+	tiffTypeShort       = 3
+)
+
+// ifd0Tags is what this package reads itself from the first IFD of an EXIF payload.
+type ifd0Tags struct {
+	orientation int    // 1..8, 1 if absent or invalid
+	description string // raw ImageDescription, "" if absent
+}
+
+// readIFD0 reads Orientation and ImageDescription from a TIFF-structured EXIF payload. It
+// never fails: damaged EXIF yields the defaults, because metadata must not make a
+// decodable image unusable.
+func readIFD0(tiff []byte) ifd0Tags {
+	t := ifd0Tags{orientation: 1}
+	if len(tiff) < 8 {
+		return t
+	}
+	var bo binary.ByteOrder
+	switch string(tiff[:2]) {
+	case "II":
+		bo = binary.LittleEndian
+	case "MM":
+		bo = binary.BigEndian
+	default:
+		return t
+	}
+	if bo.Uint16(tiff[2:4]) != 42 {
+		return t
+	}
+	ifd := int64(bo.Uint32(tiff[4:8]))
+	if ifd < 8 || ifd+2 > int64(len(tiff)) {
+		return t
+	}
+	n := int(bo.Uint16(tiff[ifd:]))
+	if n > maxIFDEntries {
+		n = maxIFDEntries
+	}
+	for i := 0; i < n; i++ {
+		e := ifd + 2 + int64(i)*12
+		if e+12 > int64(len(tiff)) {
+			break
+		}
+		entry := tiff[e : e+12]
+		tag, typ, count := bo.Uint16(entry[0:2]), bo.Uint16(entry[2:4]), int64(bo.Uint32(entry[4:8]))
+		switch {
+		case tag == tagOrientation && typ == tiffTypeShort && count >= 1:
+			if o := int(bo.Uint16(entry[8:10])); o >= 1 && o <= 8 {
+				t.orientation = o
+			}
+		case tag == tagImageDescription && typ == tiffTypeASCII && count >= 1:
+			var val []byte
+			if count <= 4 {
+				val = entry[8 : 8+count]
+			} else {
+				off := int64(bo.Uint32(entry[8:12]))
+				if off < 0 || off >= int64(len(tiff)) {
+					continue
+				}
+				end := min(off+count, int64(len(tiff)), off+maxTitleBytes)
+				val = tiff[off:end]
+			}
+			if i := strings.IndexByte(string(val), 0); i >= 0 {
+				val = val[:i]
+			}
+			t.description = string(val)
+		}
+	}
+	return t
+}
+
+// cleanTitle removes control characters and every non-ASCII byte, then trims spaces, as
+// Chevereto does with a title taken from EXIF.
+func cleanTitle(s string) string {
+	b := make([]byte, 0, len(s))
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= 0x20 && c < 0x7F {
+			b = append(b, c)
+		}
+	}
+	return strings.TrimSpace(string(b))
+}
+
+// exifJSON returns the tags of a TIFF-structured EXIF payload as a JSON object of tag
+// name -> value text. MakerNote is dropped (vendor binary, often huge), values are cut
+// to maxEXIFValueBytes and forced to valid UTF-8. When a name occurs in several IFDs
+// (IFD1 repeats resolution tags for the embedded thumbnail), the first one wins.
+func exifJSON(tiff []byte) (s string, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			s, err = "", fmt.Errorf("imaging: exif reader panic: %v", r)
+		}
+	}()
+	tags, _, err := exif.GetFlatExifData(tiff, nil)
+	if err != nil && len(tags) == 0 {
+		return "", fmt.Errorf("imaging: read exif: %w", err)
+	}
+	m := make(map[string]string, len(tags))
+	for _, t := range tags {
+		if t.TagName == "MakerNote" || t.TagName == "" {
+			continue
+		}
+		if _, dup := m[t.TagName]; dup {
+			continue
+		}
+		v := t.Formatted
+		if len(v) > maxEXIFValueBytes {
+			v = v[:maxEXIFValueBytes]
+		}
+		v = strings.ToValidUTF8(v, "")
+		v = strings.Map(func(r rune) rune {
+			if r < 0x20 && r != '\t' && r != '\n' || r == utf8.RuneError {
+				return -1
+			}
+			return r
+		}, v)
+		m[strings.ToValidUTF8(t.TagName, "")] = v
+	}
+	if len(m) == 0 {
+		return "", nil
+	}
+	out, err := json.Marshal(m)
+	if err != nil {
+		return "", fmt.Errorf("imaging: encode exif json: %w", err)
+	}
+	return string(out), nil
+}

@@ -1,0 +1,164 @@
+package imaging
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"image"
+	"image/gif"
+	"image/jpeg"
+	"image/png"
+	"io"
+
+	"golang.org/x/image/bmp"
+	"golang.org/x/image/webp"
+)
+
+// probed is everything Probe learns, including what Process reuses.
+type probed struct {
+	Info
+	storedW, storedH int // pixel size as stored (before orientation)
+	exif             []byte
+	title            string
+	webp             *webpLayout
+}
+
+// Probe reads the header of an image and reports its format, display size, animation and
+// orientation without decoding pixels. maxPixels <= 0 means DefaultMaxPixels.
+//
+// It returns an error wrapping ErrNotImage for content that is not an image,
+// ErrUnsupported for refused image formats, ErrInvalid for a corrupt or truncated header
+// or a zero size, and ErrTooManyPixels when width*height exceeds maxPixels. Other errors
+// come from r.
+func Probe(r io.ReaderAt, size int64, maxPixels int) (Info, error) {
+	p, err := probe(r, size, maxPixels)
+	if err != nil {
+		return Info{}, err
+	}
+	return p.Info, nil
+}
+
+func probe(r io.ReaderAt, size int64, maxPixels int) (*probed, error) {
+	if maxPixels <= 0 {
+		maxPixels = DefaultMaxPixels
+	}
+	if size < 0 {
+		return nil, fmt.Errorf("%w: negative size", ErrNotImage)
+	}
+	head, err := readHead(r, size)
+	if err != nil {
+		return nil, err
+	}
+	f, err := sniff(head)
+	if err != nil {
+		return nil, err
+	}
+	p := &probed{Info: Info{Format: f, Orientation: 1}}
+	cfg, err := guardConfig(func(rd io.Reader) (image.Config, error) {
+		switch f {
+		case JPEG:
+			return jpeg.DecodeConfig(rd)
+		case PNG:
+			return png.DecodeConfig(rd)
+		case GIF:
+			return gif.DecodeConfig(rd)
+		case WebP:
+			return webp.DecodeConfig(rd)
+		default:
+			return bmp.DecodeConfig(rd)
+		}
+	}, r, size)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Width <= 0 || cfg.Height <= 0 {
+		return nil, fmt.Errorf("%w: %s: zero size %dx%d", ErrInvalid, f, cfg.Width, cfg.Height)
+	}
+	if pixels(cfg.Width, cfg.Height) > int64(maxPixels) {
+		return nil, fmt.Errorf("%w: %dx%d over %d", ErrTooManyPixels, cfg.Width, cfg.Height, maxPixels)
+	}
+	p.storedW, p.storedH = cfg.Width, cfg.Height
+	switch f {
+	case JPEG:
+		l, err := walkJPEG(r, size, false)
+		if err != nil {
+			return nil, err
+		}
+		if l.exif != nil {
+			p.exif = l.exif
+			t := readIFD0(l.exif)
+			p.Orientation = t.orientation
+			p.title = cleanTitle(t.description)
+		}
+	case PNG:
+		l, err := walkPNG(r, size, false)
+		if err != nil {
+			return nil, err
+		}
+		p.Animated = l.animated
+	case GIF:
+		n, err := gifFrames(r, size, 2)
+		if err != nil {
+			return nil, err
+		}
+		if n == 0 {
+			return nil, fmt.Errorf("%w: gif: no frames", ErrInvalid)
+		}
+		p.Animated = n > 1
+	case WebP:
+		l, err := walkWebP(r, size)
+		if err != nil {
+			return nil, err
+		}
+		p.webp = l
+		p.Animated = l.animated
+	}
+	p.Width, p.Height = p.storedW, p.storedH
+	if p.Orientation >= 5 {
+		p.Width, p.Height = p.storedH, p.storedW
+	}
+	return p, nil
+}
+
+// guardConfig runs a DecodeConfig function over the start of r, turning both errors and
+// panics into ErrInvalid.
+func guardConfig(fn func(io.Reader) (image.Config, error), r io.ReaderAt, size int64) (cfg image.Config, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			cfg, err = image.Config{}, fmt.Errorf("%w: decoder panic: %v", ErrInvalid, v)
+		}
+	}()
+	cfg, err = fn(bufio.NewReader(io.NewSectionReader(r, 0, size)))
+	if err != nil {
+		return image.Config{}, decodeError(err)
+	}
+	return cfg, nil
+}
+
+// guardDecode runs a decoder, turning both errors and panics into ErrInvalid.
+func guardDecode(fn func() (image.Image, error)) (img image.Image, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			img, err = nil, fmt.Errorf("%w: decoder panic: %v", ErrInvalid, v)
+		}
+	}()
+	img, err = fn()
+	if err != nil {
+		return nil, decodeError(err)
+	}
+	if img == nil || img.Bounds().Empty() {
+		return nil, fmt.Errorf("%w: empty image", ErrInvalid)
+	}
+	return img, nil
+}
+
+// decodeError maps a decoder error to ErrInvalid, keeping the error text. Our own
+// sentinels pass through.
+func decodeError(err error) error {
+	for _, s := range []error{ErrInvalid, ErrNotImage, ErrUnsupported, ErrTooManyPixels} {
+		if errors.Is(err, s) {
+			return err
+		}
+	}
+	return fmt.Errorf("%w: %v", ErrInvalid, err)
+}

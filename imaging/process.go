@@ -1,0 +1,226 @@
+package imaging
+
+import (
+	"bufio"
+	"fmt"
+	"image"
+	"image/color"
+	"image/draw"
+	"image/gif"
+	"image/jpeg"
+	"image/png"
+	"io"
+
+	"golang.org/x/image/bmp"
+	"golang.org/x/image/webp"
+)
+
+// Process probes src and writes the stored full image to full, the thumbnail to thumb and,
+// when one is due, the medium to medium. Nothing is written to medium when Result.Medium is
+// false. Writers may receive partial output when an error is returned; the caller discards
+// them.
+//
+// The full image is, unless ResizeWidth applies: a JPEG stripped of metadata losslessly
+// (or copied untouched under KeepEXIF), a PNG or WebP without metadata chunks (untouched
+// under KeepEXIF), a GIF copied untouched, a BMP converted to PNG. With ResizeWidth it is
+// decoded, oriented, downscaled and re-encoded in the stored format.
+//
+// Errors wrap the sentinels described at Probe; decoding failures after a good header give
+// ErrInvalid. Write errors are returned as they are.
+func Process(src io.ReaderAt, size int64, opts Options, full, thumb, medium io.Writer) (Result, error) {
+	o, err := opts.withDefaults()
+	if err != nil {
+		return Result{}, err
+	}
+	p, err := probe(src, size, o.MaxPixels)
+	if err != nil {
+		return Result{}, err
+	}
+	res := Result{Format: p.Format, Width: p.Width, Height: p.Height, Animated: p.Animated, Title: p.title}
+	if p.Format == BMP {
+		res.Format = PNG
+	}
+	enc := encoder{format: res.Format, quality: o.Quality}
+
+	img, pal, err := decodeFirst(src, size, p, o.MaxPixels)
+	if err != nil {
+		return Result{}, err
+	}
+	enc.palette = pal
+	pyr := newPyramid(img)
+	orientation := p.Orientation
+
+	if o.ResizeWidth > 0 && o.ResizeWidth < p.Width && !p.Animated {
+		w, h := o.ResizeWidth, ratioHeight(o.ResizeWidth, p.Width, p.Height)
+		rw, rh := stored(w, h, orientation)
+		resized := orient(pyr.scaled(pyr.level(0).Rect, rw, rh), orientation)
+		if err := enc.encode(full, resized); err != nil {
+			return Result{}, err
+		}
+		res.Width, res.Height, res.Resized = w, h, true
+		// Derive the rest from the resized image, which is upright already.
+		pyr, orientation = newPyramid(resized), 1
+	} else if err := writeFull(full, src, size, p, o, pyr, enc); err != nil {
+		return Result{}, err
+	}
+
+	if o.EXIF == KeepEXIF && p.Format == JPEG && p.exif != nil {
+		if s, err := exifJSON(p.exif); err == nil {
+			res.EXIFJSON = s
+		}
+	}
+
+	// Thumbnail: cover-crop to exactly the requested size, in stored orientation.
+	sw, sh := pyr.level(0).Rect.Dx(), pyr.level(0).Rect.Dy()
+	tw, th := stored(o.ThumbWidth, o.ThumbHeight, orientation)
+	t := orient(pyr.scaled(coverRect(sw, sh, tw, th), tw, th), orientation)
+	if err := enc.encode(thumb, t); err != nil {
+		return Result{}, err
+	}
+
+	if res.Width > o.MediumWidth || res.Animated {
+		mw := min(o.MediumWidth, res.Width)
+		mh := ratioHeight(mw, res.Width, res.Height)
+		mws, mhs := stored(mw, mh, orientation)
+		m := orient(pyr.scaled(rect(sw, sh), mws, mhs), orientation)
+		if err := enc.encode(medium, m); err != nil {
+			return Result{}, err
+		}
+		res.Medium = true
+	}
+	return res, nil
+}
+
+// withDefaults fills zero options and rejects nonsense ones.
+func (o Options) withDefaults() (Options, error) {
+	if o.MaxPixels < 0 || o.ResizeWidth < 0 || o.ThumbWidth < 0 || o.ThumbHeight < 0 ||
+		o.MediumWidth < 0 || o.Quality < 0 || o.Quality > 100 {
+		return o, fmt.Errorf("imaging: invalid options %+v", o)
+	}
+	if o.MaxPixels == 0 {
+		o.MaxPixels = DefaultMaxPixels
+	}
+	if o.ThumbWidth == 0 {
+		o.ThumbWidth = DefaultThumbSize
+	}
+	if o.ThumbHeight == 0 {
+		o.ThumbHeight = DefaultThumbSize
+	}
+	if o.MediumWidth == 0 {
+		o.MediumWidth = DefaultMediumWidth
+	}
+	if o.Quality == 0 {
+		o.Quality = DefaultQuality
+	}
+	if o.ThumbWidth > MaxDerivedSide || o.ThumbHeight > MaxDerivedSide || o.MediumWidth > MaxDerivedSide {
+		return o, fmt.Errorf("imaging: derived image sides over %d: %+v", MaxDerivedSide, o)
+	}
+	return o, nil
+}
+
+// ratioHeight returns round(w*H/W), at least 1.
+func ratioHeight(w, fullW, fullH int) int {
+	return max(1, int((int64(w)*int64(fullH)+int64(fullW)/2)/int64(fullW)))
+}
+
+// stored turns a display size into the stored size for an orientation: 5-8 swap the sides.
+func stored(w, h, orientation int) (int, int) {
+	if orientation >= 5 {
+		return h, w
+	}
+	return w, h
+}
+
+// writeFull writes the stored full image when no resize applies.
+func writeFull(w io.Writer, src io.ReaderAt, size int64, p *probed, o Options, pyr *pyramid, enc encoder) error {
+	keep := o.EXIF == KeepEXIF
+	var err error
+	switch p.Format {
+	case JPEG:
+		if keep {
+			err = copyAll(w, src, size)
+			break
+		}
+		var l *jpegLayout
+		if l, err = walkJPEG(src, size, true); err != nil {
+			return err
+		}
+		err = writeStrippedJPEG(w, src, l, p.Orientation)
+	case PNG:
+		if keep {
+			err = copyAll(w, src, size)
+			break
+		}
+		var l *pngLayout
+		if l, err = walkPNG(src, size, true); err != nil {
+			return err
+		}
+		err = writePieces(w, src, l.keep)
+	case WebP:
+		if keep {
+			err = copyAll(w, src, size)
+			break
+		}
+		err = writeStrippedWebP(w, src, p.webp)
+	case GIF:
+		err = copyAll(w, src, size)
+	case BMP:
+		return enc.encode(w, pyr.level(0))
+	}
+	return err
+}
+
+func copyAll(w io.Writer, src io.ReaderAt, size int64) error {
+	_, err := io.Copy(w, io.NewSectionReader(src, 0, size))
+	return err
+}
+
+// decodeFirst decodes the (first frame of the) image in stored orientation, on a canvas of
+// the probed size. For GIF it also returns the frame's palette.
+func decodeFirst(src io.ReaderAt, size int64, p *probed, maxPixels int) (image.Image, color.Palette, error) {
+	rd := func() io.Reader { return bufio.NewReaderSize(io.NewSectionReader(src, 0, size), 64<<10) }
+	var (
+		img image.Image
+		err error
+	)
+	switch p.Format {
+	case JPEG:
+		img, err = guardDecode(func() (image.Image, error) { return jpeg.Decode(rd()) })
+	case PNG:
+		img, err = guardDecode(func() (image.Image, error) { return png.Decode(rd()) })
+	case BMP:
+		img, err = guardDecode(func() (image.Image, error) { return bmp.Decode(rd()) })
+	case WebP:
+		if p.Animated {
+			img, err = decodeWebPFirstFrame(src, p.webp, p.storedW, p.storedH, maxPixels)
+		} else {
+			img, err = guardDecode(func() (image.Image, error) { return webp.Decode(rd()) })
+		}
+	case GIF:
+		// gif.Decode stops after the first frame.
+		img, err = guardDecode(func() (image.Image, error) { return gif.Decode(rd()) })
+		if err != nil {
+			return nil, nil, err
+		}
+		pm, ok := img.(*image.Paletted)
+		if !ok {
+			return nil, nil, fmt.Errorf("%w: gif: unexpected frame type", ErrInvalid)
+		}
+		pal := pm.Palette
+		if b := pm.Bounds(); b != rect(p.storedW, p.storedH) {
+			// The first frame covers part of the logical screen: place it on a transparent
+			// canvas of the screen size.
+			canvas := image.NewNRGBA(rect(p.storedW, p.storedH))
+			draw.Draw(canvas, b, pm, b.Min, draw.Src)
+			img = canvas
+		}
+		return img, pal, nil
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	if b := img.Bounds(); b.Dx() != p.storedW || b.Dy() != p.storedH {
+		return nil, nil, fmt.Errorf("%w: %s: decoded %v, header said %dx%d", ErrInvalid, p.Format, b, p.storedW, p.storedH)
+	}
+	return img, nil, nil
+}

@@ -1,0 +1,140 @@
+package imaging
+
+import (
+	"image"
+	"image/draw"
+
+	xdraw "golang.org/x/image/draw"
+)
+
+// pyramid holds an image and successively halved copies of it, built on demand, so that
+// the thumbnail and the medium share the cheap box-filter passes and CatmullRom only ever
+// runs on an image at most about four times the target size.
+type pyramid struct {
+	src    image.Image   // the decoded image, in stored (not oriented) orientation
+	levels []*image.RGBA // levels[k] is src halved k times; levels[0] is built lazily too
+}
+
+func newPyramid(src image.Image) *pyramid { return &pyramid{src: src} }
+
+// level returns the image halved k times.
+func (p *pyramid) level(k int) *image.RGBA {
+	if len(p.levels) == 0 {
+		p.levels = append(p.levels, toRGBA(p.src))
+	}
+	for len(p.levels) <= k {
+		p.levels = append(p.levels, halve(p.levels[len(p.levels)-1]))
+	}
+	return p.levels[k]
+}
+
+// toRGBA converts any image to premultiplied RGBA at origin (0,0). image/draw has fast paths
+// for the YCbCr, Gray, CMYK, Paletted and NRGBA images the decoders return.
+func toRGBA(src image.Image) *image.RGBA {
+	if m, ok := src.(*image.RGBA); ok && m.Rect.Min == (image.Point{}) {
+		return m
+	}
+	b := src.Bounds()
+	dst := image.NewRGBA(rect(b.Dx(), b.Dy()))
+	draw.Draw(dst, dst.Rect, src, b.Min, draw.Src)
+	return dst
+}
+
+// halve downsamples by two with a 2x2 box filter (odd last rows and columns are dropped).
+// Averaging premultiplied values keeps transparent pixels from darkening their neighbours.
+func halve(src *image.RGBA) *image.RGBA {
+	w, h := src.Rect.Dx()/2, src.Rect.Dy()/2
+	dst := image.NewRGBA(rect(max(w, 1), max(h, 1)))
+	if w == 0 || h == 0 {
+		draw.Draw(dst, dst.Rect, src, src.Rect.Min, draw.Src)
+		return dst
+	}
+	for y := 0; y < h; y++ {
+		r0 := src.Pix[(2*y)*src.Stride:]
+		r1 := src.Pix[(2*y+1)*src.Stride:]
+		d := dst.Pix[y*dst.Stride : y*dst.Stride+4*w]
+		for x := 0; x < w; x++ {
+			i := 8 * x
+			o := 4 * x
+			d[o+0] = uint8((uint32(r0[i+0]) + uint32(r0[i+4]) + uint32(r1[i+0]) + uint32(r1[i+4]) + 2) >> 2)
+			d[o+1] = uint8((uint32(r0[i+1]) + uint32(r0[i+5]) + uint32(r1[i+1]) + uint32(r1[i+5]) + 2) >> 2)
+			d[o+2] = uint8((uint32(r0[i+2]) + uint32(r0[i+6]) + uint32(r1[i+2]) + uint32(r1[i+6]) + 2) >> 2)
+			d[o+3] = uint8((uint32(r0[i+3]) + uint32(r0[i+7]) + uint32(r1[i+3]) + uint32(r1[i+7]) + 2) >> 2)
+		}
+	}
+	return dst
+}
+
+// scaled returns the part r of the source (in level-0 coordinates) resized to exactly
+// dw x dh. It first halves while the region is still more than twice the target in both
+// directions, then finishes with CatmullRom.
+func (p *pyramid) scaled(r image.Rectangle, dw, dh int) *image.RGBA {
+	k := 0
+	for r.Dx()>>k > 2*dw && r.Dy()>>k > 2*dh {
+		k++
+	}
+	src := p.level(k)
+	sr := image.Rect(r.Min.X>>k, r.Min.Y>>k, r.Max.X>>k, r.Max.Y>>k).Intersect(src.Rect)
+	if sr.Empty() {
+		sr = src.Rect
+	}
+	dst := image.NewRGBA(rect(dw, dh))
+	if sr.Dx() == dw && sr.Dy() == dh {
+		draw.Draw(dst, dst.Rect, src, sr.Min, draw.Src)
+		return dst
+	}
+	xdraw.CatmullRom.Scale(dst, dst.Rect, src, sr, xdraw.Src, nil)
+	return dst
+}
+
+// coverRect returns the centred part of a w x h image with the aspect ratio tw:th, the
+// largest that fits: scaling it to tw x th covers the target, and the rest is cropped.
+func coverRect(w, h, tw, th int) image.Rectangle {
+	cw, ch := w, h
+	if int64(w)*int64(th) > int64(h)*int64(tw) { // wider than the target: crop the sides
+		cw = max(1, int((int64(h)*int64(tw)+int64(th)/2)/int64(th)))
+	} else {
+		ch = max(1, int((int64(w)*int64(th)+int64(tw)/2)/int64(tw)))
+	}
+	x, y := (w-cw)/2, (h-ch)/2
+	return image.Rect(x, y, x+cw, y+ch)
+}
+
+// orient returns src transformed by an EXIF orientation (2..8) so that it displays
+// upright; orientation 1 returns src itself.
+func orient(src *image.RGBA, o int) *image.RGBA {
+	if o <= 1 || o > 8 {
+		return src
+	}
+	w, h := src.Rect.Dx(), src.Rect.Dy()
+	dw, dh := w, h
+	if o >= 5 {
+		dw, dh = h, w
+	}
+	dst := image.NewRGBA(rect(dw, dh))
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			var dx, dy int
+			switch o {
+			case 2: // mirrored horizontally
+				dx, dy = w-1-x, y
+			case 3: // rotated 180
+				dx, dy = w-1-x, h-1-y
+			case 4: // mirrored vertically
+				dx, dy = x, h-1-y
+			case 5: // transposed
+				dx, dy = y, x
+			case 6: // stored rotated 90 counter-clockwise: turn clockwise
+				dx, dy = h-1-y, x
+			case 7: // transversed
+				dx, dy = h-1-y, w-1-x
+			case 8: // stored rotated 90 clockwise: turn counter-clockwise
+				dx, dy = y, w-1-x
+			}
+			s := src.PixOffset(x+src.Rect.Min.X, y+src.Rect.Min.Y)
+			d := dst.PixOffset(dx, dy)
+			copy(dst.Pix[d:d+4], src.Pix[s:s+4])
+		}
+	}
+	return dst
+}
