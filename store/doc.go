@@ -1,0 +1,45 @@
+// Package store is picbed's persistence: metadata in one bbolt file and image
+// bytes in a plain file tree that a web server can serve directly.
+//
+// # Invariants
+//
+// Every bbolt transaction is opened inside this package; no *bolt.Tx and no
+// slice returned by Get ever leaves it (values are decoded inside the
+// transaction). Record ids come from the bucket's NextSequence and are stored
+// as 8-byte big-endian keys, so cursor order is id order. Every record is a
+// JSON object with a schema version field "v".
+//
+// After Open returns, the image tree and the records agree: there is no file
+// under images/ that no record names, and no record created since the last
+// sweep whose files are missing (see Open).
+//
+// # Data directory
+//
+//	<dir>/picbed.db                      bbolt metadata (0600), flock-ed while open
+//	<dir>/tmp/                           staging files of uploads in progress; emptied at Open
+//	<dir>/images/YYYY/MM/DD/NAME.EXT     full image (0644), folder date in Options.Location
+//	<dir>/images/YYYY/MM/DD/NAME.th.EXT  thumbnail, same extension
+//	<dir>/images/YYYY/MM/DD/NAME.md.EXT  medium size, only when the image has one
+//
+// tmp/ and images/ are on the same file system, so a staged file becomes
+// visible by a hard link (which never replaces an existing name) and never
+// exists half-written under images/.
+//
+// # Buckets
+//
+//	meta               settings: "schema", "id_salt", "id_padding", "delete_secret",
+//	                   "last_sweep", "checked_seq", "clean_shutdown", "full_sweep"
+//	users              user id -> user record (bcrypt password hash included)
+//	users_by_name      lower-case user name -> user id
+//	apikeys            key id -> key record (SHA-256 of the key, never the key)
+//	apikeys_by_hash    SHA-256(key) (32 bytes) -> key id
+//	apikeys_by_user    user id | key id -> empty
+//	images             image id -> image record
+//	images_by_owner    owner id | image id -> empty (owner 0 = guests)
+//	images_by_md5      owner id | md5 hex | 0x00 | image id -> empty (MD5 and SourceMD5)
+//	images_by_file     "YYYY/MM/DD/NAME.EXT" -> image id (orphan sweep, name uniqueness)
+//	images_by_album    album id | image id -> empty (album 0 not indexed)
+//	images_by_expiry   expiry unix seconds | image id -> empty (images that expire)
+//
+// All "|" joins are 8-byte big-endian integers written back to back.
+package store

@@ -1,0 +1,317 @@
+package store
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
+)
+
+// schemaVersion is the version written into every record and into meta.
+// Bump it together with a migration in Open.
+const schemaVersion = 1
+
+const (
+	// defaultIDPadding is Chevereto V3's padding for new installs; it makes
+	// the first ids three characters long instead of one.
+	defaultIDPadding = 5000
+	// defaultOpenTimeout bounds the wait for another process's lock, so a
+	// second picbed on the same data dir fails fast instead of hanging.
+	defaultOpenTimeout = time.Second
+	// sweepSlack widens the "folders changed since the last sweep" window to
+	// survive clock adjustments and coarse directory mtimes.
+	sweepSlack = time.Hour
+)
+
+var (
+	bucketMeta          = []byte("meta")
+	bucketUsers         = []byte("users")
+	bucketUsersByName   = []byte("users_by_name")
+	bucketKeys          = []byte("apikeys")
+	bucketKeysByHash    = []byte("apikeys_by_hash")
+	bucketKeysByUser    = []byte("apikeys_by_user")
+	bucketImages        = []byte("images")
+	bucketImagesByOwner = []byte("images_by_owner")
+	bucketImagesByMD5   = []byte("images_by_md5")
+	bucketImagesByFile  = []byte("images_by_file")
+	bucketImagesByAlbum = []byte("images_by_album")
+	bucketImagesByExp   = []byte("images_by_expiry")
+
+	allBuckets = [][]byte{
+		bucketMeta, bucketUsers, bucketUsersByName, bucketKeys, bucketKeysByHash,
+		bucketKeysByUser, bucketImages, bucketImagesByOwner, bucketImagesByMD5,
+		bucketImagesByFile, bucketImagesByAlbum, bucketImagesByExp,
+	}
+)
+
+// meta keys
+var (
+	metaSchema        = []byte("schema")
+	metaSalt          = []byte("id_salt")
+	metaPadding       = []byte("id_padding")
+	metaDeleteSecret  = []byte("delete_secret")
+	metaLastSweep     = []byte("last_sweep")
+	metaCheckedSeq    = []byte("checked_seq")
+	metaCleanShutdown = []byte("clean_shutdown")
+	metaFullSweep     = []byte("full_sweep")
+)
+
+// Options configures Open. The zero value is usable.
+type Options struct {
+	// Location is the time zone of the YYYY/MM/DD image folders; nil means
+	// time.Local.
+	Location *time.Location
+	// OpenTimeout is how long Open waits for another process's database
+	// lock before failing with ErrLocked; 0 means 1s.
+	OpenTimeout time.Duration
+	// Logger receives start-up sweep results and background failures; nil
+	// means slog.Default().
+	Logger *slog.Logger
+}
+
+// Store is an open data directory. Its methods are safe for concurrent use.
+type Store struct {
+	dir       string
+	imagesDir string
+	tmpDir    string
+	db        *bolt.DB
+	loc       *time.Location
+	log       *slog.Logger
+
+	salt     string
+	alphabet string
+	padding  uint64
+	secret   []byte
+
+	// fileMu serializes the moments when image file names appear or
+	// disappear (PutImage link+commit, DeleteImage commit+remove), so a
+	// delete can never remove the files a concurrent upload just linked
+	// under a freed name.
+	fileMu sync.Mutex
+
+	// touchMu guards touched: the last time AuthAPIKey wrote LastUsed of
+	// a key, so a failing write is not retried on every request.
+	touchMu sync.Mutex
+	touched map[uint64]time.Time
+
+	// dirty is set when a file could not be removed; Close then does not
+	// declare a clean shutdown, so the next Open sweeps.
+	dirty atomic.Bool
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// Open opens the data directory dir, creating it (0700) when missing. It
+// opens dir/picbed.db, waiting at most opts.OpenTimeout for the lock of
+// another process and failing with ErrLocked after that; creates every
+// bucket; creates the per-install settings on first open (8-hex id salt, id
+// padding 5000, 32-byte delete-token secret); empties dir/tmp; deletes records
+// created since the last start whose files are missing; and after an unclean
+// shutdown removes files under dir/images that no record names (only in day
+// folders changed since the last sweep). It fails if the database was written
+// by a newer schema.
+func Open(dir string, opts Options) (*Store, error) {
+	start := time.Now()
+	if opts.Location == nil {
+		opts.Location = time.Local
+	}
+	if opts.OpenTimeout <= 0 {
+		opts.OpenTimeout = defaultOpenTimeout
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	s := &Store{
+		dir:       dir,
+		imagesDir: filepath.Join(dir, "images"),
+		tmpDir:    filepath.Join(dir, "tmp"),
+		loc:       opts.Location,
+		log:       opts.Logger,
+		touched:   make(map[uint64]time.Time),
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, wrap(err, "create data dir")
+	}
+	dbPath := filepath.Join(dir, "picbed.db")
+	db, err := bolt.Open(dbPath, 0o600, &bolt.Options{Timeout: opts.OpenTimeout})
+	if errors.Is(err, berrors.ErrTimeout) {
+		return nil, fmt.Errorf("%w: %s", ErrLocked, dir)
+	}
+	if err != nil {
+		return nil, wrap(err, "open %s", dbPath)
+	}
+	s.db = db
+	if err := s.init(start); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// state is what init reads from meta to decide how much to sweep.
+type state struct {
+	clean      bool
+	fullSweep  bool
+	lastSweep  time.Time
+	checkedSeq uint64
+}
+
+func (s *Store) init(start time.Time) error {
+	var st state
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		for _, name := range allBuckets {
+			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+				return fmt.Errorf("create bucket %s: %w", name, err)
+			}
+		}
+		meta := tx.Bucket(bucketMeta)
+		if v := meta.Get(metaSchema); v == nil {
+			if err := meta.Put(metaSchema, u64(schemaVersion)); err != nil {
+				return err
+			}
+		} else if got := binary.BigEndian.Uint64(v); got > schemaVersion {
+			return fmt.Errorf("database schema %d is newer than this picbed (%d)", got, schemaVersion)
+		}
+		if meta.Get(metaSalt) == nil {
+			secret := make([]byte, 32)
+			rand.Read(secret)
+			for k, v := range map[string][]byte{
+				string(metaSalt):         []byte(randomHex(4)),
+				string(metaPadding):      u64(defaultIDPadding),
+				string(metaDeleteSecret): []byte(hex.EncodeToString(secret)),
+			} {
+				if err := meta.Put([]byte(k), v); err != nil {
+					return err
+				}
+			}
+		}
+		s.salt = string(meta.Get(metaSalt))
+		s.padding = binary.BigEndian.Uint64(meta.Get(metaPadding))
+		secret, err := hex.DecodeString(string(meta.Get(metaDeleteSecret)))
+		if err != nil || len(secret) == 0 {
+			return fmt.Errorf("corrupt delete secret in meta")
+		}
+		s.secret = secret
+
+		st.clean = string(meta.Get(metaCleanShutdown)) == "1"
+		st.fullSweep = string(meta.Get(metaFullSweep)) == "1"
+		if v := meta.Get(metaLastSweep); len(v) == 8 {
+			st.lastSweep = time.Unix(0, int64(binary.BigEndian.Uint64(v)))
+		}
+		if v := meta.Get(metaCheckedSeq); len(v) == 8 {
+			st.checkedSeq = binary.BigEndian.Uint64(v)
+		}
+		// From now on a crash is an unclean shutdown.
+		return meta.Put(metaCleanShutdown, []byte("0"))
+	})
+	if err != nil {
+		return wrap(err, "initialize database")
+	}
+	s.alphabet = idAlphabet(s.salt)
+
+	if err := os.MkdirAll(s.imagesDir, 0o755); err != nil {
+		return wrap(err, "create images dir")
+	}
+	if err := s.clearTmp(); err != nil {
+		return err
+	}
+	return s.recover(start, st)
+}
+
+// clearTmp removes every staging file left by a previous run.
+func (s *Store) clearTmp() error {
+	if err := os.RemoveAll(s.tmpDir); err != nil {
+		return wrap(err, "clear tmp dir")
+	}
+	if err := os.MkdirAll(s.tmpDir, 0o700); err != nil {
+		return wrap(err, "create tmp dir")
+	}
+	return nil
+}
+
+// Close records a clean shutdown (unless a file could not be removed while
+// open) and closes the database. Uploads still open are not removed; the next
+// Open clears them. Calling Close again returns the first result.
+func (s *Store) Close() error {
+	s.closeOnce.Do(func() {
+		err := s.db.Update(func(tx *bolt.Tx) error {
+			meta := tx.Bucket(bucketMeta)
+			if s.dirty.Load() {
+				return meta.Put(metaFullSweep, []byte("1"))
+			}
+			return meta.Put(metaCleanShutdown, []byte("1"))
+		})
+		if cerr := s.db.Close(); err == nil {
+			err = cerr
+		}
+		s.closeErr = wrap(err, "close")
+	})
+	return s.closeErr
+}
+
+// ImagesDir returns dir/images, the root of the YYYY/MM/DD tree; everything
+// in it may be served to the web as is.
+func (s *Store) ImagesDir() string { return s.imagesDir }
+
+// markDirty notes that a file could not be removed, so the next start does a
+// full sweep even if this run crashes before Close.
+func (s *Store) markDirty() {
+	if s.dirty.Swap(true) {
+		return
+	}
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketMeta).Put(metaFullSweep, []byte("1"))
+	})
+	if err != nil {
+		s.log.Warn("store: cannot record need for a full sweep", slog.Any("err", err))
+	}
+}
+
+// u64 encodes v as an 8-byte big-endian key.
+func u64(v uint64) []byte {
+	b := make([]byte, 8)
+	binary.BigEndian.PutUint64(b, v)
+	return b
+}
+
+// join2 returns a|b as two 8-byte big-endian integers.
+func join2(a, b uint64) []byte {
+	k := make([]byte, 16)
+	binary.BigEndian.PutUint64(k, a)
+	binary.BigEndian.PutUint64(k[8:], b)
+	return k
+}
+
+// seekLast positions c on the last key <= target and returns it (nil if
+// there is none), for walking an index backwards with c.Prev.
+func seekLast(c *bolt.Cursor, target []byte) []byte {
+	k, _ := c.Seek(target)
+	if k == nil {
+		k, _ = c.Last()
+	} else if !bytes.Equal(k, target) {
+		k, _ = c.Prev()
+	}
+	return k
+}
+
+// isAny reports whether err is any of targets.
+func isAny(err error, targets ...error) bool {
+	for _, t := range targets {
+		if errors.Is(err, t) {
+			return true
+		}
+	}
+	return false
+}
