@@ -701,3 +701,29 @@ func TestCleanTitle(t *testing.T) {
 		}
 	}
 }
+
+func TestHalveYCbCrMatchesHalvingRGBA(t *testing.T) {
+	for _, ratio := range []image.YCbCrSubsampleRatio{
+		image.YCbCrSubsampleRatio444, image.YCbCrSubsampleRatio422, image.YCbCrSubsampleRatio420,
+		image.YCbCrSubsampleRatio440, image.YCbCrSubsampleRatio411, image.YCbCrSubsampleRatio410,
+	} {
+		m := image.NewYCbCr(image.Rect(0, 0, 37, 22), ratio)
+		// Smooth data, as in photos at the scale of 2x2 blocks (where averaging before or
+		// after the clamped colour conversion gives the same result).
+		for i := range m.Y {
+			m.Y[i] = uint8(40 + i%m.YStride*3 + i/m.YStride*2)
+		}
+		for i := range m.Cb {
+			m.Cb[i], m.Cr[i] = uint8(110+i%m.CStride*2), uint8(150-i/m.CStride*2)
+		}
+		got, want := halveYCbCr(m), halve(toRGBA(m))
+		if got.Rect != want.Rect {
+			t.Fatalf("%v: %v, want %v", ratio, got.Rect, want.Rect)
+		}
+		for i := range got.Pix {
+			if d := int(got.Pix[i]) - int(want.Pix[i]); d < -6 || d > 6 {
+				t.Fatalf("%v: byte %d = %d, want %d", ratio, i, got.Pix[i], want.Pix[i])
+			}
+		}
+	}
+}

@@ -53,7 +53,7 @@ func Process(src io.ReaderAt, size int64, opts Options, full, thumb, medium io.W
 	if o.ResizeWidth > 0 && o.ResizeWidth < p.Width && !p.Animated {
 		w, h := o.ResizeWidth, ratioHeight(o.ResizeWidth, p.Width, p.Height)
 		rw, rh := stored(w, h, orientation)
-		resized := orient(pyr.scaled(pyr.level(0).Rect, rw, rh), orientation)
+		resized := orient(pyr.scaled(pyr.bounds(), rw, rh), orientation)
 		if err := enc.encode(full, resized); err != nil {
 			return Result{}, err
 		}
@@ -71,7 +71,7 @@ func Process(src io.ReaderAt, size int64, opts Options, full, thumb, medium io.W
 	}
 
 	// Thumbnail: cover-crop to exactly the requested size, in stored orientation.
-	sw, sh := pyr.level(0).Rect.Dx(), pyr.level(0).Rect.Dy()
+	sw, sh := pyr.bounds().Dx(), pyr.bounds().Dy()
 	tw, th := stored(o.ThumbWidth, o.ThumbHeight, orientation)
 	t := orient(pyr.scaled(coverRect(sw, sh, tw, th), tw, th), orientation)
 	if err := enc.encode(thumb, t); err != nil {

@@ -2,6 +2,7 @@ package imaging
 
 import (
 	"image"
+	"image/color"
 	"image/draw"
 
 	xdraw "golang.org/x/image/draw"
@@ -17,15 +18,75 @@ type pyramid struct {
 
 func newPyramid(src image.Image) *pyramid { return &pyramid{src: src} }
 
-// level returns the image halved k times.
+// bounds returns the size of level 0 at origin (0,0), without building it.
+func (p *pyramid) bounds() image.Rectangle {
+	b := p.src.Bounds()
+	return rect(b.Dx(), b.Dy())
+}
+
+// level returns the image halved k times. A YCbCr source (every JPEG) is halved straight
+// from its planes when level 0 is not needed, which skips a full-size RGBA copy: for a
+// 12 MP photo that is 48 MB and a third of the time.
 func (p *pyramid) level(k int) *image.RGBA {
 	if len(p.levels) == 0 {
-		p.levels = append(p.levels, toRGBA(p.src))
+		if y, ok := p.src.(*image.YCbCr); ok && k > 0 && y.Rect.Dx() >= 2 && y.Rect.Dy() >= 2 {
+			p.levels = []*image.RGBA{nil, halveYCbCr(y)}
+		} else {
+			p.levels = []*image.RGBA{toRGBA(p.src)}
+		}
+	}
+	if p.levels[0] == nil && k == 0 {
+		p.levels[0] = toRGBA(p.src)
 	}
 	for len(p.levels) <= k {
 		p.levels = append(p.levels, halve(p.levels[len(p.levels)-1]))
 	}
 	return p.levels[k]
+}
+
+// halveYCbCr is halve for a YCbCr image: it averages each 2x2 block in YCbCr space (the
+// conversion to RGB is affine, so this matches averaging in RGB up to rounding) and
+// converts once per output pixel.
+func halveYCbCr(src *image.YCbCr) *image.RGBA {
+	w, h := src.Rect.Dx()/2, src.Rect.Dy()/2
+	dst := image.NewRGBA(rect(w, h))
+	x0, y0 := src.Rect.Min.X, src.Rect.Min.Y
+	if src.SubsampleRatio == image.YCbCrSubsampleRatio420 && x0%2 == 0 && y0%2 == 0 {
+		// 4:2:0: each 2x2 block shares exactly one chroma sample.
+		for y := 0; y < h; y++ {
+			yi0 := src.YOffset(x0, y0+2*y)
+			yi1 := yi0 + src.YStride
+			ci := src.COffset(x0, y0+2*y)
+			d := dst.Pix[y*dst.Stride : y*dst.Stride+4*w]
+			for x := 0; x < w; x++ {
+				i := yi0 + 2*x
+				j := yi1 + 2*x
+				yy := (uint32(src.Y[i]) + uint32(src.Y[i+1]) + uint32(src.Y[j]) + uint32(src.Y[j+1]) + 2) >> 2
+				r, g, b := color.YCbCrToRGB(uint8(yy), src.Cb[ci+x], src.Cr[ci+x])
+				o := 4 * x
+				d[o], d[o+1], d[o+2], d[o+3] = r, g, b, 0xFF
+			}
+		}
+		return dst
+	}
+	for y := 0; y < h; y++ {
+		sy := y0 + 2*y
+		yi0 := src.YOffset(x0, sy)
+		yi1 := src.YOffset(x0, sy+1)
+		d := dst.Pix[y*dst.Stride : y*dst.Stride+4*w]
+		for x := 0; x < w; x++ {
+			sx := x0 + 2*x
+			yy := (uint32(src.Y[yi0+2*x]) + uint32(src.Y[yi0+2*x+1]) + uint32(src.Y[yi1+2*x]) + uint32(src.Y[yi1+2*x+1]) + 2) >> 2
+			c00, c01 := src.COffset(sx, sy), src.COffset(sx+1, sy)
+			c10, c11 := src.COffset(sx, sy+1), src.COffset(sx+1, sy+1)
+			cb := (uint32(src.Cb[c00]) + uint32(src.Cb[c01]) + uint32(src.Cb[c10]) + uint32(src.Cb[c11]) + 2) >> 2
+			cr := (uint32(src.Cr[c00]) + uint32(src.Cr[c01]) + uint32(src.Cr[c10]) + uint32(src.Cr[c11]) + 2) >> 2
+			r, g, b := color.YCbCrToRGB(uint8(yy), uint8(cb), uint8(cr))
+			o := 4 * x
+			d[o], d[o+1], d[o+2], d[o+3] = r, g, b, 0xFF
+		}
+	}
+	return dst
 }
 
 // toRGBA converts any image to premultiplied RGBA at origin (0,0). image/draw has fast paths
