@@ -43,6 +43,7 @@ func (v Variant) suffix() string {
 	return ""
 }
 
+// String returns "full", "thumb" or "medium", for logs and errors.
 func (v Variant) String() string {
 	switch v {
 	case Full:

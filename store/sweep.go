@@ -1,6 +1,7 @@
 package store
 
 import (
+	"encoding/binary"
 	"errors"
 	"io/fs"
 	"log/slog"
@@ -31,8 +32,11 @@ func (s *Store) recover(start time.Time, st state) error {
 	}
 	removed := 0
 	if mode != "skipped" {
+		// A folder that cannot be read should not keep picbed from
+		// starting; it is logged and the next start walks everything.
 		if removed, err = s.sweep(mode == "full", since); err != nil {
-			return err
+			s.log.Error("store: start-up sweep incomplete", slog.Any("err", err))
+			s.dirty.Store(true)
 		}
 	}
 
@@ -82,7 +86,9 @@ func (s *Store) dropRecordsWithoutFiles(checkedSeq uint64) (int, uint64, error) 
 				if !img.has(v) {
 					continue
 				}
-				if _, err := os.Stat(s.FilePath(img, v)); err != nil {
+				// Only a file that is certainly gone condemns the record;
+				// EACCES or EIO must not delete data.
+				if _, err := os.Stat(s.FilePath(img, v)); errors.Is(err, fs.ErrNotExist) {
 					s.log.Warn("store: image record without its file; deleting the record",
 						slog.Uint64("image_id", img.ID), slog.String("file", img.File(v)), slog.Any("err", err))
 					broken = append(broken, img)
@@ -256,10 +262,10 @@ func readDirs(dir string) (dirList, error) {
 	return l, nil
 }
 
+// bytesToID decodes an 8-byte big-endian key (0 for any other length).
 func bytesToID(k []byte) uint64 {
 	if len(k) != 8 {
 		return 0
 	}
-	return uint64(k[0])<<56 | uint64(k[1])<<48 | uint64(k[2])<<40 | uint64(k[3])<<32 |
-		uint64(k[4])<<24 | uint64(k[5])<<16 | uint64(k[6])<<8 | uint64(k[7])
+	return binary.BigEndian.Uint64(k)
 }

@@ -19,7 +19,9 @@ type Upload struct {
 }
 
 // NewUpload starts a staging area. It creates nothing on disk until Create
-// or Source is called. Call Discard (or PutImage) when done.
+// or Source is called, and currently never fails. Call Discard (or PutImage)
+// when done; temp files of an upload never finished are removed at the next
+// Open.
 func (s *Store) NewUpload() (*Upload, error) {
 	return &Upload{s: s, files: make(map[int]*os.File)}, nil
 }
