@@ -60,9 +60,12 @@ const (
 	// nameAttempts bounds the "mixed" retries; 64 random bits collide
 	// essentially never, so running out means something else is wrong.
 	nameAttempts = 8
-	// DefaultImagesLimit and MaxImagesLimit bound one Images page.
+	// DefaultImagesLimit is the page size of Images and ExpiredImages
+	// when the caller gives none.
 	DefaultImagesLimit = 100
-	MaxImagesLimit     = 1000
+	// MaxImagesLimit caps one page so a single call cannot decode the
+	// whole database into memory.
+	MaxImagesLimit = 1000
 	// deleteTokenLen is the delete password length of Chevereto V4 (48 hex).
 	deleteTokenLen = 48
 )
@@ -255,6 +258,9 @@ func (s *Store) PutImage(img Image, u *Upload) (Image, error) {
 		img.Date = time.Now()
 	}
 	img.Date = img.Date.UTC()
+	if !img.Expires.IsZero() {
+		img.Expires = img.Expires.UTC()
+	}
 	img.Dir = img.Date.In(s.loc).Format("2006/01/02")
 	img.ID = 0
 	img.Size, img.ThumbSize, img.MediumSize = 0, 0, 0

@@ -94,7 +94,7 @@ func TestPutImage(t *testing.T) {
 		Title: "donate pay", Description: "a description", NSFW: true,
 		MD5: "0123456789abcdef0123456789abcdef", SourceMD5: "fedcba9876543210fedcba9876543210",
 		OriginalFilename: "donate-pay.jpg", EXIF: `{"Make":"X"}`, Animated: true,
-		Tags: []string{"a", "b"}, CategoryID: 4, Expires: testDate.Add(24 * time.Hour), UploaderIP: "192.0.2.1",
+		Tags: []string{"a", "b"}, CategoryID: 4, Expires: testDate.Add(24 * time.Hour).In(time.FixedZone("Y", -7200)), UploaderIP: "192.0.2.1",
 	}
 	img := mustPut(t, s, in, threeFiles("1"))
 

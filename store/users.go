@@ -18,8 +18,11 @@ import (
 // Limits on user input. Names are used in profile URLs, so they are kept to
 // a URL-safe alphabet.
 const (
+	// MinUserNameLen and MaxUserNameLen bound user names: short enough
+	// for a profile URL, long enough to avoid squatting on two letters.
 	MinUserNameLen = 3
 	MaxUserNameLen = 32
+	// MinPasswordLen is a floor against empty or trivial passwords.
 	MinPasswordLen = 6
 	// MaxPasswordLen bounds the work per login; passwords are pre-hashed
 	// with SHA-256 before bcrypt, so bcrypt's own 72-byte limit does not
