@@ -36,7 +36,7 @@
 //	apikeys_by_user    user id | key id -> empty
 //	images             image id -> image record
 //	images_by_owner    owner id | image id -> empty (owner 0 = guests)
-//	images_by_md5      owner id | md5 hex | 0x00 | image id -> empty (MD5 and SourceMD5)
+//	images_by_md5      owner id | md5 hex | 0x00 | image id -> empty (MD5, SourceMD5, RawMD5)
 //	images_by_file     "YYYY/MM/DD/NAME.EXT" -> image id (orphan sweep, name uniqueness)
 //	images_by_album    album id | image id -> empty (album 0 not indexed)
 //	images_by_expiry   expiry unix seconds | image id -> empty (images that expire)

@@ -87,8 +87,9 @@ type Image struct {
 	Title            string
 	Description      string
 	NSFW             bool
-	MD5              string
-	SourceMD5        string
+	MD5              string // of the stored full file
+	SourceMD5        string // of the file before a requested resize, or ""
+	RawMD5           string // of the bytes as received (before metadata stripping or conversion), or ""
 	OriginalFilename string
 	EXIF             string // JSON text or ""
 	Animated         bool
@@ -141,6 +142,7 @@ type imageRecord struct {
 	NSFW             bool      `json:"nsfw,omitempty"`
 	MD5              string    `json:"md5,omitempty"`
 	SourceMD5        string    `json:"source_md5,omitempty"`
+	RawMD5           string    `json:"raw_md5,omitempty"`
 	OriginalFilename string    `json:"original_filename,omitempty"`
 	EXIF             string    `json:"exif,omitempty"`
 	Animated         bool      `json:"animated,omitempty"`
@@ -156,7 +158,7 @@ func toRecord(img Image) imageRecord {
 		Name: img.Name, Ext: img.Ext, MIME: img.MIME, Size: img.Size, Width: img.Width,
 		Height: img.Height, ThumbSize: img.ThumbSize, MediumSize: img.MediumSize, Date: img.Date,
 		Title: img.Title, Description: img.Description, NSFW: img.NSFW, MD5: img.MD5,
-		SourceMD5: img.SourceMD5, OriginalFilename: img.OriginalFilename, EXIF: img.EXIF,
+		SourceMD5: img.SourceMD5, RawMD5: img.RawMD5, OriginalFilename: img.OriginalFilename, EXIF: img.EXIF,
 		Animated: img.Animated, Tags: append([]string(nil), img.Tags...), CategoryID: img.CategoryID,
 		Expires: img.Expires, UploaderIP: img.UploaderIP,
 	}
@@ -167,7 +169,7 @@ func (r imageRecord) image() Image {
 		ID: r.ID, OwnerID: r.OwnerID, AlbumID: r.AlbumID, Dir: r.Dir, Name: r.Name, Ext: r.Ext,
 		MIME: r.MIME, Size: r.Size, Width: r.Width, Height: r.Height, ThumbSize: r.ThumbSize,
 		MediumSize: r.MediumSize, Date: r.Date, Title: r.Title, Description: r.Description,
-		NSFW: r.NSFW, MD5: r.MD5, SourceMD5: r.SourceMD5, OriginalFilename: r.OriginalFilename,
+		NSFW: r.NSFW, MD5: r.MD5, SourceMD5: r.SourceMD5, RawMD5: r.RawMD5, OriginalFilename: r.OriginalFilename,
 		EXIF: r.EXIF, Animated: r.Animated, Tags: r.Tags, CategoryID: r.CategoryID,
 		Expires: r.Expires, UploaderIP: r.UploaderIP,
 	}
@@ -195,11 +197,12 @@ func indexEntries(img Image) []indexEntry {
 		{bucketImagesByOwner, join2(img.OwnerID, img.ID), nil},
 		{bucketImagesByFile, fileKey(img), u64(img.ID)},
 	}
-	if img.MD5 != "" {
-		e = append(e, indexEntry{bucketImagesByMD5, md5Key(img.OwnerID, img.MD5, img.ID), nil})
-	}
-	if img.SourceMD5 != "" && img.SourceMD5 != img.MD5 {
-		e = append(e, indexEntry{bucketImagesByMD5, md5Key(img.OwnerID, img.SourceMD5, img.ID), nil})
+	seen := map[string]bool{"": true}
+	for _, sum := range []string{img.MD5, img.SourceMD5, img.RawMD5} {
+		if !seen[sum] {
+			seen[sum] = true
+			e = append(e, indexEntry{bucketImagesByMD5, md5Key(img.OwnerID, sum, img.ID), nil})
+		}
 	}
 	if img.AlbumID != 0 {
 		e = append(e, indexEntry{bucketImagesByAlbum, join2(img.AlbumID, img.ID), nil})
@@ -454,7 +457,7 @@ func (s *Store) Image(id uint64) (Image, error) {
 }
 
 // FindDuplicate returns the newest image of owner ownerID (0 = guests) whose
-// MD5 or SourceMD5 equals md5, or ErrNotFound.
+// MD5, SourceMD5 or RawMD5 equals md5, or ErrNotFound.
 func (s *Store) FindDuplicate(ownerID uint64, md5 string) (Image, error) {
 	var img Image
 	err := s.db.View(func(tx *bolt.Tx) error {

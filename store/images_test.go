@@ -92,7 +92,7 @@ func TestPutImage(t *testing.T) {
 		OwnerID: 7, AlbumID: 3, Name: "donate-pay", Ext: "jpg", MIME: "image/jpeg",
 		Size: 999, Width: 640, Height: 480, Date: testDate.In(time.FixedZone("X", 3600)),
 		Title: "donate pay", Description: "a description", NSFW: true,
-		MD5: "0123456789abcdef0123456789abcdef", SourceMD5: "fedcba9876543210fedcba9876543210",
+		MD5: "0123456789abcdef0123456789abcdef", SourceMD5: "fedcba9876543210fedcba9876543210", RawMD5: "00112233445566778899aabbccddeeff",
 		OriginalFilename: "donate-pay.jpg", EXIF: `{"Make":"X"}`, Animated: true,
 		Tags: []string{"a", "b"}, CategoryID: 4, Expires: testDate.Add(24 * time.Hour).In(time.FixedZone("Y", -7200)), UploaderIP: "192.0.2.1",
 	}
@@ -349,7 +349,7 @@ func TestUpload(t *testing.T) {
 
 func TestDeleteImage(t *testing.T) {
 	s := mustOpenStore(t, t.TempDir())
-	img := mustPut(t, s, Image{Name: "bye", Ext: "webp", Date: testDate, MD5: "m1", AlbumID: 2, Expires: testDate}, threeFiles("x"))
+	img := mustPut(t, s, Image{Name: "bye", Ext: "webp", Date: testDate, MD5: "m1", RawMD5: "r1", AlbumID: 2, Expires: testDate}, threeFiles("x"))
 	keep := mustPut(t, s, Image{Name: "stay", Ext: "webp", Date: testDate}, threeFiles("y"))
 	if err := s.DeleteImage(img.ID); err != nil {
 		t.Fatal(err)
@@ -365,8 +365,10 @@ func TestDeleteImage(t *testing.T) {
 			t.Fatalf("other image's %v file gone: %v", v, err)
 		}
 	}
-	if _, err := s.FindDuplicate(0, "m1"); !errors.Is(err, ErrNotFound) {
-		t.Fatalf("md5 index kept: %v", err)
+	for _, sum := range []string{"m1", "r1"} {
+		if _, err := s.FindDuplicate(0, sum); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("md5 index entry %s kept: %v", sum, err)
+		}
 	}
 	if imgs, _ := s.Images(0, 0, 0); len(imgs) != 1 || imgs[0].ID != keep.ID {
 		t.Fatalf("owner index kept: %+v", imgs)
@@ -386,13 +388,13 @@ func TestDeleteImage(t *testing.T) {
 
 func TestFindDuplicate(t *testing.T) {
 	s := mustOpenStore(t, t.TempDir())
-	put := func(owner uint64, md5, src string) Image {
-		return mustPut(t, s, Image{OwnerID: owner, Name: "d", Ext: "png", Date: testDate, MD5: md5, SourceMD5: src},
+	put := func(owner uint64, md5, src, raw string) Image {
+		return mustPut(t, s, Image{OwnerID: owner, Name: "d", Ext: "png", Date: testDate, MD5: md5, SourceMD5: src, RawMD5: raw},
 			map[Variant]string{Full: "x"})
 	}
-	g1 := put(0, "aaaa", "ssss")
-	g2 := put(0, "aaaa", "")
-	u1 := put(5, "bbbb", "aaaa")
+	g1 := put(0, "aaaa", "ssss", "rrrr")
+	g2 := put(0, "aaaa", "", "aaaa")
+	u1 := put(5, "bbbb", "aaaa", "")
 
 	for _, tc := range []struct {
 		name   string
@@ -402,6 +404,7 @@ func TestFindDuplicate(t *testing.T) {
 	}{
 		{"newest guest image with that md5", 0, "aaaa", g2.ID},
 		{"match on source md5", 0, "ssss", g1.ID},
+		{"match on raw md5", 0, "rrrr", g1.ID},
 		{"owner's image by source md5", 5, "aaaa", u1.ID},
 		{"owner's image by md5", 5, "bbbb", u1.ID},
 		{"other owner's md5 is not a duplicate", 0, "bbbb", 0},
