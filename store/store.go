@@ -241,11 +241,17 @@ func (s *Store) clearTmp() error {
 	return nil
 }
 
-// Close records a clean shutdown (unless a file could not be removed while
-// open) and closes the database. Uploads still open are not removed; the next
-// Open clears them. Calling Close again returns the first result.
+// Close waits for PutImage and DeleteImage calls in progress to finish their
+// file and record steps, records a clean shutdown (unless a file could not be
+// removed while open, which requests a full sweep instead) and closes the
+// database. Staged uploads are not removed; the next Open clears them. Later
+// calls return the first result; other methods fail once it has returned.
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
+		// Wait for uploads and deletes between their file and record
+		// steps, so "clean" really means files and records agree.
+		s.fileMu.Lock()
+		defer s.fileMu.Unlock()
 		err := s.db.Update(func(tx *bolt.Tx) error {
 			meta := tx.Bucket(bucketMeta)
 			if s.dirty.Load() {
