@@ -51,7 +51,7 @@ func TestOpenLocked(t *testing.T) {
 	if !strings.Contains(err.Error(), "in use by another picbed") || !strings.Contains(err.Error(), dir) {
 		t.Fatalf("message %q does not say the data dir %s is in use by another picbed", err, dir)
 	}
-	if took < 900*time.Millisecond || took > 3*time.Second {
+	if took < 500*time.Millisecond || took > 3*time.Second {
 		t.Fatalf("second Open failed after %v, want about 1s", took)
 	}
 }
