@@ -120,6 +120,9 @@ func exifJSON(tiff []byte) (s string, err error) {
 			s, err = "", fmt.Errorf("imaging: exif reader panic: %v", r)
 		}
 	}()
+	if err := checkTIFF(tiff); err != nil {
+		return "", err
+	}
 	tags, _, err := exif.GetFlatExifData(tiff, nil)
 	if err != nil && len(tags) == 0 {
 		return "", fmt.Errorf("imaging: read exif: %w", err)
@@ -153,4 +156,88 @@ func exifJSON(tiff []byte) (s string, err error) {
 		return "", fmt.Errorf("imaging: encode exif json: %w", err)
 	}
 	return string(out), nil
+}
+
+// tiffTypeSize returns the byte size of a TIFF field type, 0 for an unknown type.
+func tiffTypeSize(typ uint16) uint64 {
+	switch typ {
+	case 1, 2, 6, 7: // BYTE, ASCII, SBYTE, UNDEFINED
+		return 1
+	case 3, 8: // SHORT, SSHORT
+		return 2
+	case 4, 9, 11: // LONG, SLONG, FLOAT
+		return 4
+	case 5, 10, 12: // RATIONAL, SRATIONAL, DOUBLE
+		return 8
+	}
+	return 0
+}
+
+// Sub-IFD pointer tags followed by checkTIFF: Exif, GPS and Interoperability.
+const (
+	tagExifIFD    = 0x8769
+	tagGPSIFD     = 0x8825
+	tagInteropIFD = 0xA005
+)
+
+// maxIFDs bounds the IFDs checkTIFF visits; a real file has five or six.
+const maxIFDs = 32
+
+// checkTIFF verifies that every IFD entry of an EXIF payload lies inside it and that the
+// IFDs form no cycle, before go-exif reads it: go-exif allocates count*size bytes for a
+// value before checking that the payload holds them, so a 64 KB segment could claim a
+// 4 GB tag.
+func checkTIFF(tiff []byte) error {
+	bad := func(what string) error { return fmt.Errorf("imaging: exif: %s", what) }
+	if len(tiff) < 8 {
+		return bad("short header")
+	}
+	var bo binary.ByteOrder
+	switch string(tiff[:2]) {
+	case "II":
+		bo = binary.LittleEndian
+	case "MM":
+		bo = binary.BigEndian
+	default:
+		return bad("bad byte order")
+	}
+	size := uint64(len(tiff))
+	visited := map[uint32]bool{}
+	queue := []uint32{bo.Uint32(tiff[4:8])}
+	for len(queue) > 0 {
+		off := queue[0]
+		queue = queue[1:]
+		if off == 0 {
+			continue
+		}
+		if visited[off] || len(visited) >= maxIFDs {
+			return bad("IFD loop or too many IFDs")
+		}
+		visited[off] = true
+		if uint64(off)+2 > size {
+			return bad("IFD outside the payload")
+		}
+		n := uint64(bo.Uint16(tiff[off:]))
+		if n > maxIFDEntries || uint64(off)+2+12*n+4 > size {
+			return bad("IFD entries outside the payload")
+		}
+		for i := uint64(0); i < n; i++ {
+			e := tiff[uint64(off)+2+12*i:]
+			tag, typ, count := bo.Uint16(e[0:2]), bo.Uint16(e[2:4]), uint64(bo.Uint32(e[4:8]))
+			unit := tiffTypeSize(typ)
+			if unit == 0 {
+				return bad("unknown field type")
+			}
+			length := count * unit
+			if length > 4 && uint64(bo.Uint32(e[8:12]))+length > size {
+				return bad("value outside the payload")
+			}
+			switch tag {
+			case tagExifIFD, tagGPSIFD, tagInteropIFD:
+				queue = append(queue, bo.Uint32(e[8:12]))
+			}
+		}
+		queue = append(queue, bo.Uint32(tiff[uint64(off)+2+12*n:]))
+	}
+	return nil
 }

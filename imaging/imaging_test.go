@@ -299,7 +299,7 @@ func TestStripJPEGRemovesMetadataKeepsOrientation(t *testing.T) {
 		case m == markerAPP1:
 			exifSegs++
 			exifPayload = payloads[i][len(exifPrefix):]
-			if !bytes.HasPrefix(payloads[i], exifPrefix) {
+			if !bytes.HasPrefix(payloads[i], []byte(exifPrefix)) {
 				t.Fatalf("APP1 without Exif prefix")
 			}
 			tags := readIFD0(payloads[i][len(exifPrefix):])
@@ -309,7 +309,7 @@ func TestStripJPEGRemovesMetadataKeepsOrientation(t *testing.T) {
 			if i > 1 {
 				t.Errorf("Exif segment is segment %d, want right after SOI/JFIF", i)
 			}
-		case m == markerAPP2 && bytes.HasPrefix(payloads[i], iccPrefix):
+		case m == markerAPP2 && bytes.HasPrefix(payloads[i], []byte(iccPrefix)):
 			icc++
 		case m == markerAPP13 || m == markerCOM:
 			t.Errorf("segment %#x survived stripping", m)
@@ -725,5 +725,31 @@ func TestHalveYCbCrMatchesHalvingRGBA(t *testing.T) {
 				t.Fatalf("%v: byte %d = %d, want %d", ratio, i, got.Pix[i], want.Pix[i])
 			}
 		}
+	}
+}
+
+func TestHostileEXIFIsRefusedCheaply(t *testing.T) {
+	// IFD0 with one LONG tag claiming 2^30 values far outside the payload, and an IFD whose
+	// next pointer loops back to itself.
+	huge := []byte("MM\x00\x2a\x00\x00\x00\x08\x00\x01\x01\x00\x00\x04\x40\x00\x00\x00\x00\x00\x00\x20\x00\x00\x00\x00")
+	loop := []byte("MM\x00\x2a\x00\x00\x00\x08\x00\x01\x01\x12\x00\x03\x00\x00\x00\x01\x00\x06\x00\x00\x00\x00\x00\x08")
+	for name, tiff := range map[string][]byte{"huge count": huge, "IFD loop": loop} {
+		var err error
+		n := allocatedBytes(func() { _, err = exifJSON(tiff) })
+		if err == nil {
+			t.Errorf("%s: no error", name)
+		}
+		if n > 1<<20 {
+			t.Errorf("%s: allocated %d bytes", name, n)
+		}
+	}
+	// Embedded in a JPEG, it costs the upload nothing: KeepEXIF keeps the bytes and only
+	// EXIFJSON is empty.
+	plain := mustRead(t, "jpeg-plain.jpg")
+	seg := append([]byte{0xFF, 0xE1, 0, byte(2 + 6 + len(huge))}, exifPrefix...)
+	data := append(append(append([]byte{0xFF, 0xD8}, seg...), huge...), plain[2:]...)
+	res, o := mustProcess(t, data, Options{EXIF: KeepEXIF})
+	if res.EXIFJSON != "" || !bytes.Equal(o.full.Bytes(), data) {
+		t.Errorf("EXIFJSON %q", res.EXIFJSON)
 	}
 }

@@ -2,10 +2,10 @@ package imaging
 
 import (
 	"bufio"
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 )
 
 // maxJPEGMarkers bounds the markers walked in one JPEG. Real files have a few dozen (a
@@ -29,11 +29,12 @@ const (
 	markerCOM   = 0xFE
 )
 
-var (
-	exifPrefix  = []byte("Exif\x00\x00")
-	jfifPrefix  = []byte("JFIF\x00")
-	iccPrefix   = []byte("ICC_PROFILE\x00")
-	adobePrefix = []byte("Adobe")
+// Identifiers at the start of the APPn segments this package reads or keeps.
+const (
+	exifPrefix  = "Exif\x00\x00"
+	jfifPrefix  = "JFIF\x00"
+	iccPrefix   = "ICC_PROFILE\x00"
+	adobePrefix = "Adobe"
 )
 
 // piece is part of an output file: a byte range of the source, or literal bytes.
@@ -153,12 +154,12 @@ func walkJPEG(src io.ReaderAt, size int64, full bool) (*jpegLayout, error) {
 			if err := cr.readFull(payload); err != nil {
 				return nil, truncated("jpeg", err)
 			}
-			if m == markerAPP1 && l.exif == nil && bytes.HasPrefix(payload, exifPrefix[:5]) && len(payload) >= 6 {
+			if m == markerAPP1 && l.exif == nil && strings.HasPrefix(string(payload), exifPrefix[:5]) && len(payload) >= 6 {
 				l.exif = payload[6:]
 			}
-			kept := (m == markerAPP0 && bytes.HasPrefix(payload, jfifPrefix)) ||
-				(m == markerAPP2 && bytes.HasPrefix(payload, iccPrefix)) ||
-				(m == markerAPP14 && bytes.HasPrefix(payload, adobePrefix))
+			kept := (m == markerAPP0 && strings.HasPrefix(string(payload), jfifPrefix)) ||
+				(m == markerAPP2 && strings.HasPrefix(string(payload), iccPrefix)) ||
+				(m == markerAPP14 && strings.HasPrefix(string(payload), adobePrefix))
 			if kept {
 				keep(start, cr.off)
 				if m == markerAPP0 && start == 2 {

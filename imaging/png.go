@@ -6,7 +6,8 @@ import (
 	"io"
 )
 
-var pngSignature = []byte("\x89PNG\r\n\x1a\n")
+// pngSignature starts every PNG file.
+const pngSignature = "\x89PNG\r\n\x1a\n"
 
 // maxPNGChunks bounds the chunks walked in one PNG. A large APNG has a few thousand
 // (one fcTL and some fdAT per frame) and a big image split into 8 KB IDATs some

@@ -36,7 +36,7 @@ func sniff(head []byte) (Format, error) {
 		return "", fmt.Errorf("%w: empty input", ErrNotImage)
 	case matchers.Jpeg(head):
 		return JPEG, nil
-	case bytes.HasPrefix(head, pngSignature):
+	case bytes.HasPrefix(head, []byte(pngSignature)):
 		return PNG, nil
 	case bytes.HasPrefix(head, []byte("GIF87a")), bytes.HasPrefix(head, []byte("GIF89a")):
 		return GIF, nil
