@@ -23,8 +23,12 @@ type encoder struct {
 
 // encode writes m in the encoder's format. JPEG output carries no metadata at all; GIF
 // output is a single paletted frame; WebP output is lossless (nativewebp has no lossy mode).
-func (e encoder) encode(w io.Writer, m *image.RGBA) error {
-	var err error
+func (e encoder) encode(w io.Writer, m *image.RGBA) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = fmt.Errorf("imaging: encode %s: panic: %v", e.format, v)
+		}
+	}()
 	switch e.format {
 	case JPEG:
 		err = jpeg.Encode(w, opaque(m), &jpeg.Options{Quality: e.quality})

@@ -753,3 +753,22 @@ func TestHostileEXIFIsRefusedCheaply(t *testing.T) {
 		t.Errorf("EXIFJSON %q", res.EXIFJSON)
 	}
 }
+
+type failingReaderAt struct{ data []byte }
+
+func (f failingReaderAt) ReadAt(p []byte, off int64) (int, error) {
+	if off > 100 {
+		return 0, errDisk
+	}
+	return bytes.NewReader(f.data).ReadAt(p, off)
+}
+
+var errDisk = errors.New("disk on fire")
+
+func TestReadErrorsAreNotInvalidImages(t *testing.T) {
+	data := mustRead(t, "png-600x375.png")
+	_, err := Process(failingReaderAt{data}, int64(len(data)), Options{}, io.Discard, io.Discard, io.Discard)
+	if !errors.Is(err, errDisk) || errors.Is(err, ErrInvalid) {
+		t.Errorf("err = %v", err)
+	}
+}

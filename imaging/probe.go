@@ -28,14 +28,38 @@ type probed struct {
 //
 // It returns an error wrapping ErrNotImage for content that is not an image,
 // ErrUnsupported for refused image formats, ErrInvalid for a corrupt or truncated header
-// or a zero size, and ErrTooManyPixels when width*height exceeds maxPixels. Other errors
-// come from r.
+// or a zero size, and ErrTooManyPixels when width*height exceeds maxPixels. A read error
+// of r is returned wrapped, without a sentinel.
 func Probe(r io.ReaderAt, size int64, maxPixels int) (Info, error) {
-	p, err := probe(r, size, maxPixels)
+	sr := &sourceReader{r: r}
+	p, err := probe(sr, size, maxPixels)
 	if err != nil {
-		return Info{}, err
+		return Info{}, sr.wrap(err)
 	}
 	return p.Info, nil
+}
+
+// sourceReader remembers the first read error other than io.EOF, so that a failing disk
+// or a closed file is reported as such and not as a corrupt image.
+type sourceReader struct {
+	r   io.ReaderAt
+	err error
+}
+
+func (s *sourceReader) ReadAt(p []byte, off int64) (int, error) {
+	n, err := s.r.ReadAt(p, off)
+	if err != nil && err != io.EOF && s.err == nil {
+		s.err = err
+	}
+	return n, err
+}
+
+// wrap returns the recorded read error in place of err, if there is one.
+func (s *sourceReader) wrap(err error) error {
+	if s.err != nil {
+		return fmt.Errorf("imaging: read source: %w", s.err)
+	}
+	return err
 }
 
 func probe(r io.ReaderAt, size int64, maxPixels int) (*probed, error) {

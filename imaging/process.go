@@ -26,12 +26,22 @@ import (
 // decoded, oriented, downscaled and re-encoded in the stored format.
 //
 // Errors wrap the sentinels described at Probe; decoding failures after a good header give
-// ErrInvalid. Write errors are returned as they are.
+// ErrInvalid. Invalid options, read errors of src and write errors are returned without a
+// sentinel.
 func Process(src io.ReaderAt, size int64, opts Options, full, thumb, medium io.Writer) (Result, error) {
 	o, err := opts.withDefaults()
 	if err != nil {
 		return Result{}, err
 	}
+	sr := &sourceReader{r: src}
+	res, err := process(sr, size, o, full, thumb, medium)
+	if err != nil {
+		return Result{}, sr.wrap(err)
+	}
+	return res, nil
+}
+
+func process(src io.ReaderAt, size int64, o Options, full, thumb, medium io.Writer) (Result, error) {
 	p, err := probe(src, size, o.MaxPixels)
 	if err != nil {
 		return Result{}, err
