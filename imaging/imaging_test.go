@@ -772,3 +772,14 @@ func TestReadErrorsAreNotInvalidImages(t *testing.T) {
 		t.Errorf("err = %v", err)
 	}
 }
+
+func TestHalveImageMatchesHalvingRGBA(t *testing.T) {
+	m := image.NewNRGBA(image.Rect(3, 5, 44, 26))
+	for i := range m.Pix {
+		m.Pix[i] = uint8(i * 31)
+	}
+	got, want := halveImage(m), halve(toRGBA(m))
+	if got.Rect != want.Rect || !bytes.Equal(got.Pix, want.Pix) {
+		t.Errorf("halveImage differs from halve(toRGBA)")
+	}
+}
