@@ -36,11 +36,12 @@ func FuzzProcess(f *testing.F) {
 		}
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		// A small budget keeps each run fast; the bombs in testdata cover the big one.
+		// A small budget and small derived images keep each run fast (minimising a new
+		// input takes thousands of runs); the bombs in testdata cover the real budget.
 		const budget = 1 << 20
+		opts := Options{MaxPixels: budget, EXIF: KeepEXIF, ThumbWidth: 16, ThumbHeight: 12, MediumWidth: 40}
 		info, perr := Probe(bytes.NewReader(data), int64(len(data)), budget)
-		res, err := Process(bytes.NewReader(data), int64(len(data)), Options{MaxPixels: budget, EXIF: KeepEXIF},
-			io.Discard, io.Discard, io.Discard)
+		res, err := Process(bytes.NewReader(data), int64(len(data)), opts, io.Discard, io.Discard, io.Discard)
 		for _, e := range []error{perr, err} {
 			if e != nil && !errors.Is(e, ErrNotImage) && !errors.Is(e, ErrUnsupported) &&
 				!errors.Is(e, ErrInvalid) && !errors.Is(e, ErrTooManyPixels) {
@@ -53,10 +54,10 @@ func FuzzProcess(f *testing.F) {
 		if err == nil && (res.Width != info.Width || res.Height != info.Height || res.Width <= 0) {
 			t.Fatalf("Process %+v disagrees with Probe %+v", res, info)
 		}
-		if _, err := Process(bytes.NewReader(data), int64(len(data)), Options{MaxPixels: budget},
-			io.Discard, io.Discard, io.Discard); err != nil && !errors.Is(err, ErrInvalid) &&
+		opts.EXIF, opts.ResizeWidth = StripEXIF, 30
+		if _, err := Process(bytes.NewReader(data), int64(len(data)), opts, io.Discard, io.Discard, io.Discard); err != nil && !errors.Is(err, ErrInvalid) &&
 			!errors.Is(err, ErrNotImage) && !errors.Is(err, ErrUnsupported) && !errors.Is(err, ErrTooManyPixels) {
-			t.Fatalf("strip: error without sentinel: %v", err)
+			t.Fatalf("strip and resize: error without sentinel: %v", err)
 		}
 	})
 }

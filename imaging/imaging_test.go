@@ -783,3 +783,16 @@ func TestHalveImageMatchesHalvingRGBA(t *testing.T) {
 		t.Errorf("halveImage differs from halve(toRGBA)")
 	}
 }
+
+func TestJPEGWithJunkBetweenSegmentsIsStrippedLosslessly(t *testing.T) {
+	in := mustRead(t, "jpeg-exif-orientation6-gps.jpg")
+	cut := 4 + int(binary.BigEndian.Uint16(in[4:6])) // after SOI and the first segment
+	junk := append(append(bytes.Clone(in[:cut]), 0, 1, 2), in[cut:]...)
+	_, o := mustProcess(t, junk, Options{})
+	if !samePixels(decodePixels(t, in), decodePixels(t, o.full.Bytes())) {
+		t.Error("pixels differ")
+	}
+	if bytes.Contains(o.full.Bytes(), []byte{0, 1, 2, 0xFF}) {
+		t.Error("junk kept")
+	}
+}

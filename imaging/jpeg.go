@@ -117,8 +117,12 @@ func walkJPEG(src io.ReaderAt, size int64, full bool) (*jpegLayout, error) {
 			if err != nil {
 				return nil, truncated("jpeg", err)
 			}
-			if b != 0xFF {
-				return nil, fmt.Errorf("%w: jpeg: expected marker at %d", ErrInvalid, start)
+			for b != 0xFF {
+				// Extraneous bytes between segments: decoders skip them (libjpeg warns, Go's
+				// image/jpeg is silent), so the walk skips and drops them too.
+				if b, err = cr.readByte(); err != nil {
+					return nil, truncated("jpeg", err)
+				}
 			}
 			for b == 0xFF { // fill bytes may precede a marker
 				if b, err = cr.readByte(); err != nil {
