@@ -1,0 +1,215 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"picbed/store"
+)
+
+// Admin is what the command line does to users and keys. LocalAdmin does it
+// on an open store; ControlClient asks a running server over its control
+// socket, because bbolt lets only one process open the database.
+type Admin interface {
+	AddUser(name, password string, admin bool) (store.User, error)
+	CreateKey(user string) (key string, k store.APIKey, err error)
+	ListKeys(user string) ([]store.APIKey, error)
+	RevokeKey(user, keyRef string) error
+}
+
+// LocalAdmin implements Admin on an open store.
+type LocalAdmin struct{ Store *store.Store }
+
+// AddUser creates a user.
+func (a LocalAdmin) AddUser(name, password string, admin bool) (store.User, error) {
+	return a.Store.CreateUser(name, password, admin)
+}
+
+// CreateKey creates an API key for the named user.
+func (a LocalAdmin) CreateKey(user string) (string, store.APIKey, error) {
+	u, err := a.Store.UserByName(user)
+	if err != nil {
+		return "", store.APIKey{}, err
+	}
+	return a.Store.CreateAPIKey(u.ID)
+}
+
+// ListKeys lists the named user's keys.
+func (a LocalAdmin) ListKeys(user string) ([]store.APIKey, error) {
+	u, err := a.Store.UserByName(user)
+	if err != nil {
+		return nil, err
+	}
+	return a.Store.APIKeys(u.ID)
+}
+
+// RevokeKey revokes a key of the named user, given its numeric id or its
+// prefix as "key list" shows them.
+func (a LocalAdmin) RevokeKey(user, keyRef string) error {
+	u, err := a.Store.UserByName(user)
+	if err != nil {
+		return err
+	}
+	if id, err := strconv.ParseUint(keyRef, 10, 64); err == nil {
+		return a.Store.RevokeAPIKey(u.ID, id)
+	}
+	keys, err := a.Store.APIKeys(u.ID)
+	if err != nil {
+		return err
+	}
+	for _, k := range keys {
+		if k.Prefix == keyRef {
+			return a.Store.RevokeAPIKey(u.ID, k.ID)
+		}
+	}
+	return fmt.Errorf("key %q: %w", keyRef, store.ErrNotFound)
+}
+
+// controlRequest is one command sent over the control socket.
+type controlRequest struct {
+	Op       string `json:"op"`
+	User     string `json:"user"`
+	Password string `json:"password,omitempty"`
+	Admin    bool   `json:"admin,omitempty"`
+	Key      string `json:"key,omitempty"`
+}
+
+// controlResponse is the answer to a controlRequest.
+type controlResponse struct {
+	Error   string         `json:"error,omitempty"`
+	Kind    string         `json:"kind,omitempty"` // sentinel name, so errors.Is works across the socket
+	User    *store.User    `json:"user,omitempty"`
+	Key     string         `json:"key,omitempty"`
+	APIKey  *store.APIKey  `json:"api_key,omitempty"`
+	APIKeys []store.APIKey `json:"api_keys,omitempty"`
+}
+
+var sentinels = map[string]error{
+	"not_found": store.ErrNotFound,
+	"conflict":  store.ErrConflict,
+	"invalid":   store.ErrInvalid,
+}
+
+// ControlHandler serves Admin commands for the control socket. The socket
+// file is created 0600 in the data dir, so only the owner of the data can
+// use it.
+func ControlHandler(a Admin) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var req controlRequest
+		if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10)).Decode(&req); err != nil {
+			http.Error(w, "bad request", http.StatusBadRequest)
+			return
+		}
+		var resp controlResponse
+		var err error
+		switch req.Op {
+		case "user.add":
+			var u store.User
+			u, err = a.AddUser(req.User, req.Password, req.Admin)
+			resp.User = &u
+		case "key.create":
+			var k store.APIKey
+			resp.Key, k, err = a.CreateKey(req.User)
+			resp.APIKey = &k
+		case "key.list":
+			resp.APIKeys, err = a.ListKeys(req.User)
+		case "key.revoke":
+			err = a.RevokeKey(req.User, req.Key)
+		default:
+			err = fmt.Errorf("unknown operation %q", req.Op)
+		}
+		if err != nil {
+			resp = controlResponse{Error: err.Error()}
+			for name, s := range sentinels {
+				if errors.Is(err, s) {
+					resp.Kind = name
+				}
+			}
+		}
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(resp)
+	})
+}
+
+// ControlClient implements Admin by talking to a running server's control
+// socket.
+type ControlClient struct {
+	c *http.Client
+}
+
+// DialControl connects to the control socket at path. It fails at once when
+// no server listens there.
+func DialControl(path string) (*ControlClient, error) {
+	conn, err := net.DialTimeout("unix", path, time.Second)
+	if err != nil {
+		return nil, err
+	}
+	conn.Close()
+	return &ControlClient{c: &http.Client{
+		Timeout: 30 * time.Second,
+		Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, "unix", path)
+		}},
+	}}, nil
+}
+
+func (cc *ControlClient) do(req controlRequest) (controlResponse, error) {
+	body, _ := json.Marshal(req)
+	u := url.URL{Scheme: "http", Host: "picbed", Path: "/control"}
+	resp, err := cc.c.Post(u.String(), "application/json", bytes.NewReader(body))
+	if err != nil {
+		return controlResponse{}, fmt.Errorf("control socket: %w", err)
+	}
+	defer resp.Body.Close()
+	var out controlResponse
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+		return controlResponse{}, fmt.Errorf("control socket: bad answer: %w", err)
+	}
+	if out.Error != "" {
+		if s, ok := sentinels[out.Kind]; ok {
+			return out, fmt.Errorf("%s: %w", strings.TrimSuffix(out.Error, ": "+s.Error()), s)
+		}
+		return out, errors.New(out.Error)
+	}
+	return out, nil
+}
+
+// AddUser creates a user through the server.
+func (cc *ControlClient) AddUser(name, password string, admin bool) (store.User, error) {
+	r, err := cc.do(controlRequest{Op: "user.add", User: name, Password: password, Admin: admin})
+	if err != nil {
+		return store.User{}, err
+	}
+	return *r.User, nil
+}
+
+// CreateKey creates a key through the server.
+func (cc *ControlClient) CreateKey(user string) (string, store.APIKey, error) {
+	r, err := cc.do(controlRequest{Op: "key.create", User: user})
+	if err != nil {
+		return "", store.APIKey{}, err
+	}
+	return r.Key, *r.APIKey, nil
+}
+
+// ListKeys lists keys through the server.
+func (cc *ControlClient) ListKeys(user string) ([]store.APIKey, error) {
+	r, err := cc.do(controlRequest{Op: "key.list", User: user})
+	return r.APIKeys, err
+}
+
+// RevokeKey revokes a key through the server.
+func (cc *ControlClient) RevokeKey(user, keyRef string) error {
+	_, err := cc.do(controlRequest{Op: "key.revoke", User: user, Key: keyRef})
+	return err
+}

@@ -1,0 +1,204 @@
+package server
+
+import (
+	"bytes"
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"picbed/store"
+)
+
+// pageData is what every HTML page template receives.
+type pageData struct {
+	Title   string
+	Site    string
+	Image   *viewerImage
+	Message string
+	Status  int
+}
+
+// viewerImage is an image as the viewer and delete pages show it.
+type viewerImage struct {
+	Title       string
+	Description string
+	URL         string // full image
+	DisplayURL  string // medium when there is one
+	ThumbURL    string
+	ViewerURL   string
+	Width       int
+	Height      int
+	MIME        string
+	Size        string
+	Date        time.Time
+	DeleteURL   string
+}
+
+// setPageHeaders sets the security headers of HTML pages: no inline script
+// or style, images only from this host and the image host, no framing.
+func (s *Server) setPageHeaders(w http.ResponseWriter, r *http.Request) {
+	imgSrc := "'self' data:"
+	if u, err := url.Parse(s.imageBaseURL(r)); err == nil && u.Host != "" {
+		imgSrc += " " + u.Scheme + "://" + u.Host
+	}
+	h := w.Header()
+	h.Set("Content-Security-Policy", "default-src 'none'; img-src "+imgSrc+"; style-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "strict-origin-when-cross-origin")
+	h.Set("X-Frame-Options", "DENY")
+}
+
+// render executes a page template into a buffer first, so a template error
+// never leaves half a page on the wire.
+func (s *Server) render(c echo.Context, status int, name string, data pageData) error {
+	var buf bytes.Buffer
+	data.Site = "picbed"
+	if err := s.pages.ExecuteTemplate(&buf, name, data); err != nil {
+		return err
+	}
+	w := c.Response()
+	s.setPageHeaders(w, c.Request())
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_, err := w.Write(buf.Bytes())
+	return err
+}
+
+// pageErrorHandler renders echo's errors (404, 405, ...) as a readable page.
+func (s *Server) pageErrorHandler(err error, c echo.Context) {
+	if c.Response().Committed {
+		return
+	}
+	status := http.StatusInternalServerError
+	var he *echo.HTTPError
+	if errors.As(err, &he) {
+		status = he.Code
+	} else {
+		s.log.Error("page failed", "path", c.Request().URL.Path, "err", err)
+	}
+	msg := http.StatusText(status)
+	if status == http.StatusNotFound {
+		msg = "That page or image does not exist."
+	}
+	if rerr := s.render(c, status, "error.html", pageData{Title: http.StatusText(status), Message: msg, Status: status}); rerr != nil {
+		c.Response().WriteHeader(status)
+	}
+}
+
+func (s *Server) handleHome(c echo.Context) error {
+	return s.render(c, http.StatusOK, "home.html", pageData{Title: "picbed"})
+}
+
+func (s *Server) handleStatic(c echo.Context) error {
+	name := c.Param("*")
+	if name == "" || strings.Contains(name, "..") {
+		return echo.ErrNotFound
+	}
+	w := c.Response()
+	w.Header().Set("Cache-Control", "public, max-age=86400")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	http.ServeFileFS(w, c.Request(), s.static, name)
+	return nil
+}
+
+// lookupImage finds the image an URL id segment names. Expired images are
+// treated as gone even before the sweeper deletes them.
+func (s *Server) lookupImage(idStr string) (store.Image, string, error) {
+	id, ok := s.store.DecodeID(idStr)
+	if !ok {
+		return store.Image{}, "", echo.ErrNotFound
+	}
+	img, err := s.store.Image(id)
+	if errors.Is(err, store.ErrNotFound) {
+		return store.Image{}, "", echo.ErrNotFound
+	}
+	if err != nil {
+		return store.Image{}, "", err
+	}
+	if !img.Expires.IsZero() && !s.now().Before(img.Expires) {
+		return store.Image{}, "", echo.ErrNotFound
+	}
+	return img, s.store.EncodeID(id), nil
+}
+
+func (s *Server) viewerData(r *http.Request, img store.Image) *viewerImage {
+	u := s.urlsFor(r, img)
+	v := &viewerImage{
+		Title:       img.Title,
+		Description: img.Description,
+		URL:         u.full,
+		DisplayURL:  u.full,
+		ThumbURL:    u.thumb,
+		ViewerURL:   u.viewer,
+		Width:       img.Width,
+		Height:      img.Height,
+		MIME:        img.MIME,
+		Size:        sizeFormatted(img.Size),
+		Date:        img.Date.In(s.cfg.Location),
+	}
+	if u.medium != "" {
+		v.DisplayURL = u.medium
+	}
+	return v
+}
+
+// handleViewer shows /image/SLUG.ID. The id is the last dot-separated part,
+// so any slug finds the image; a non-canonical path redirects (301) to the
+// canonical one, as Chevereto does for its short URLs.
+func (s *Server) handleViewer(c echo.Context) error {
+	seg := c.Param("slugid")
+	idStr := seg[strings.LastIndexByte(seg, '.')+1:]
+	img, id, err := s.lookupImage(idStr)
+	if err != nil {
+		return err
+	}
+	canonical := viewerPath(img.Title, id)
+	if c.Request().URL.Path != canonical {
+		return c.Redirect(http.StatusMovedPermanently, canonical)
+	}
+	return s.render(c, http.StatusOK, "viewer.html", pageData{Title: img.Title, Image: s.viewerData(c.Request(), img)})
+}
+
+// deleteTarget checks an /image/ID/delete/TOKEN URL. A wrong token is a
+// plain 404, the same as a missing image, so tokens cannot be probed.
+func (s *Server) deleteTarget(c echo.Context) (store.Image, error) {
+	img, _, err := s.lookupImage(c.Param("id"))
+	if err != nil {
+		return store.Image{}, err
+	}
+	if !s.store.CheckDeleteToken(img.ID, c.Param("token")) {
+		return store.Image{}, echo.ErrNotFound
+	}
+	return img, nil
+}
+
+// handleDeleteConfirm answers GET of a delete link with a confirmation page
+// only: link previews and crawlers fetch URLs, and must not delete images.
+func (s *Server) handleDeleteConfirm(c echo.Context) error {
+	img, err := s.deleteTarget(c)
+	if err != nil {
+		return err
+	}
+	c.Response().Header().Set("X-Robots-Tag", "noindex")
+	v := s.viewerData(c.Request(), img)
+	v.DeleteURL = c.Request().URL.Path
+	return s.render(c, http.StatusOK, "delete.html", pageData{Title: "Delete " + img.Title, Image: v})
+}
+
+// handleDelete deletes the image named by a delete link: the record first,
+// then its files.
+func (s *Server) handleDelete(c echo.Context) error {
+	img, err := s.deleteTarget(c)
+	if err != nil {
+		return err
+	}
+	if err := s.store.DeleteImage(img.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	return s.render(c, http.StatusOK, "deleted.html", pageData{Title: "Image deleted", Message: img.Title})
+}
