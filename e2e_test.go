@@ -1,0 +1,288 @@
+package main
+
+// End-to-end tests: they build the real picbed binary once, start it on
+// loopback with a data dir under t.TempDir(), and talk to it over HTTP and
+// through its command line, as a user and their clients would.
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"image"
+	_ "image/gif"
+	_ "image/jpeg"
+	_ "image/png"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	_ "golang.org/x/image/webp"
+)
+
+// picbedBin is the binary built by TestMain.
+var picbedBin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "picbed-e2e-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	picbedBin = filepath.Join(dir, "picbed")
+	build := exec.Command("go", "build", "-o", picbedBin, ".")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "build picbed: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// lockedBuffer collects a process's output while it runs.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// instance is a running picbed process.
+type instance struct {
+	t      testing.TB
+	data   string
+	base   string // http://127.0.0.1:PORT
+	cmd    *exec.Cmd
+	log    *lockedBuffer
+	exited chan error
+}
+
+var listenRE = regexp.MustCompile(`msg="picbed listening" addr=(\S+)`)
+
+// startPicbed starts the binary on a free loopback port over data and waits
+// until it listens. It is stopped (SIGTERM) when the test ends.
+func startPicbed(t testing.TB, data string, args ...string) *instance {
+	t.Helper()
+	cmd := exec.Command(picbedBin, append([]string{"serve", "--addr", "127.0.0.1:0", "--data", data}, args...)...)
+	cmd.Env = cleanEnv()
+	pr, pw := io.Pipe()
+	logBuf := &lockedBuffer{}
+	cmd.Stderr = io.MultiWriter(pw, logBuf)
+	cmd.Stdout = logBuf
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	in := &instance{t: t, data: data, cmd: cmd, log: logBuf, exited: make(chan error, 1)}
+	go func() {
+		in.exited <- cmd.Wait()
+		pw.Close()
+	}()
+	found := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(pr)
+		for sc.Scan() {
+			if m := listenRE.FindStringSubmatch(sc.Text()); m != nil {
+				found <- m[1]
+				break
+			}
+		}
+		io.Copy(io.Discard, pr)
+	}()
+	select {
+	case addr := <-found:
+		in.base = "http://" + addr
+	case err := <-in.exited:
+		t.Fatalf("picbed exited before listening: %v\n%s", err, logBuf)
+	case <-time.After(20 * time.Second):
+		cmd.Process.Kill()
+		t.Fatalf("picbed did not listen within 20s:\n%s", logBuf)
+	}
+	t.Cleanup(func() { in.stop() })
+	return in
+}
+
+// stop ends the process with SIGTERM and checks that it exits cleanly.
+func (in *instance) stop() {
+	if in.cmd.ProcessState != nil {
+		return
+	}
+	in.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-in.exited:
+		if err != nil {
+			in.t.Errorf("picbed exited with %v after SIGTERM:\n%s", err, in.log)
+		}
+	case <-time.After(40 * time.Second):
+		in.cmd.Process.Kill()
+		in.t.Errorf("picbed did not stop within 40s of SIGTERM")
+	}
+}
+
+// cleanEnv is the environment without PICBED_ settings of the machine.
+func cleanEnv() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "PICBED_") {
+			env = append(env, kv)
+		}
+	}
+	return env
+}
+
+// picbed runs a picbed command and returns its stdout; it fails the test
+// when the command fails.
+func picbed(t testing.TB, stdin string, args ...string) string {
+	t.Helper()
+	out, err := picbedErr(stdin, args...)
+	if err != nil {
+		t.Fatalf("picbed %s: %v", strings.Join(args, " "), err)
+	}
+	return out
+}
+
+// picbedErr runs a picbed command and returns its stdout, or an error with
+// its stderr.
+func picbedErr(stdin string, args ...string) (string, error) {
+	cmd := exec.Command(picbedBin, args...)
+	cmd.Env = cleanEnv()
+	cmd.Stdin = strings.NewReader(stdin)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		return stdout.String(), fmt.Errorf("%v: %s", err, stderr.String())
+	}
+	return stdout.String(), nil
+}
+
+// newUserKey creates user name (with its password) and returns a new key.
+func newUserKey(t testing.TB, data, name string) string {
+	t.Helper()
+	picbed(t, "secret-password\n", "user", "add", name, "--password-stdin", "--data", data)
+	key := strings.TrimSpace(picbed(t, "", "key", "create", name, "--data", data))
+	if !strings.HasPrefix(key, "pb_") || strings.ContainsAny(key, " \n") {
+		t.Fatalf("key create printed %q, want one pb_ key", key)
+	}
+	return key
+}
+
+// fixture reads a file of testdata/.
+func fixture(t testing.TB, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// apiResponse is the part of a Chevereto answer the tests read.
+type apiResponse struct {
+	StatusCode int    `json:"status_code"`
+	StatusTxt  string `json:"status_txt"`
+	Image      struct {
+		Name       string `json:"name"`
+		Extension  string `json:"extension"`
+		Size       string `json:"size"`
+		Width      string `json:"width"`
+		Height     string `json:"height"`
+		Title      string `json:"title"`
+		MD5        string `json:"md5"`
+		IDEncoded  string `json:"id_encoded"`
+		URL        string `json:"url"`
+		URLViewer  string `json:"url_viewer"`
+		URLShort   string `json:"url_short"`
+		DeleteURL  string `json:"delete_url"`
+		IsAnimated string `json:"is_animated"`
+		Chain      string `json:"chain"`
+		EXIF       any    `json:"original_exifdata"`
+		Thumb      struct {
+			URL string `json:"url"`
+		} `json:"thumb"`
+		Medium *struct {
+			URL string `json:"url"`
+		} `json:"medium"`
+	} `json:"image"`
+	Error *struct {
+		Message string `json:"message"`
+		Code    int    `json:"code"`
+		Context string `json:"context"`
+	} `json:"error"`
+}
+
+// do sends req and returns the status and body.
+func do(t testing.TB, req *http.Request) (*http.Response, []byte) {
+	t.Helper()
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", req.Method, req.URL, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp, body
+}
+
+// decodeAPI parses a Chevereto JSON answer.
+func decodeAPI(t testing.TB, body []byte) apiResponse {
+	t.Helper()
+	var r apiResponse
+	if err := json.Unmarshal(body, &r); err != nil {
+		t.Fatalf("answer is not JSON: %v\n%s", err, body)
+	}
+	return r
+}
+
+// fetchImage downloads url and checks its Content-Type and pixel size.
+func fetchImage(t testing.TB, url, wantType string, wantW, wantH int) []byte {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %s", url, resp.Status)
+	}
+	if ct := resp.Header.Get("Content-Type"); ct != wantType {
+		t.Errorf("GET %s: Content-Type %q, want %q", url, ct, wantType)
+	}
+	cfg, format, err := image.DecodeConfig(bytes.NewReader(body))
+	if err != nil {
+		t.Fatalf("GET %s: not an image: %v", url, err)
+	}
+	if "image/"+format != wantType && !(format == "jpeg" && wantType == "image/jpeg") {
+		t.Errorf("GET %s: decodes as %s, want %s", url, format, wantType)
+	}
+	if wantW > 0 && (cfg.Width != wantW || cfg.Height != wantH) {
+		t.Errorf("GET %s: %dx%d, want %dx%d", url, cfg.Width, cfg.Height, wantW, wantH)
+	}
+	return body
+}
+
+// readFixture reads a file of testdata/.
+func readFixture(name string) ([]byte, error) {
+	return os.ReadFile(filepath.Join("testdata", name))
+}
