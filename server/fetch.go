@@ -41,18 +41,20 @@ type Fetcher struct {
 	// Allow decides whether an address may be dialled. The default accepts
 	// only public unicast addresses.
 	Allow func(netip.Addr) bool
-	// Resolver resolves host names; nil is net.DefaultResolver. Tests give a
-	// resolver that maps names to chosen addresses.
-	Resolver *net.Resolver
-	// DialContext, when set, replaces the network dial after the address
-	// check; tests use it to refuse any non-loopback connection outright.
+	// Lookup and DialContext, when both are set, replace name resolution
+	// and the network dial: names resolve through Lookup, every address is
+	// checked with Allow, and DialContext connects to the first. Tests use
+	// them to map "public" names to loopback servers and to fail on any
+	// attempt to reach beyond loopback. When unset, the system resolver is
+	// used and Allow runs in the dialer's Control hook on the very address
+	// being connected.
+	Lookup      func(ctx context.Context, host string) ([]netip.Addr, error)
 	DialContext func(ctx context.Context, network, addr string) (net.Conn, error)
-	maxBytes    int64
 }
 
-// NewFetcher returns a fetcher that refuses bodies over maxBytes.
-func NewFetcher(maxBytes int64) *Fetcher {
-	return &Fetcher{Allow: IsPublicAddr, maxBytes: maxBytes}
+// NewFetcher returns a fetcher that dials public addresses only.
+func NewFetcher() *Fetcher {
+	return &Fetcher{Allow: IsPublicAddr}
 }
 
 // IsPublicAddr reports whether ip is a public unicast address: not
@@ -89,8 +91,7 @@ var nonPublicPrefixes = func() []netip.Prefix {
 
 func (f *Fetcher) client() *http.Client {
 	d := &net.Dialer{
-		Timeout:  fetchConnectTimeout,
-		Resolver: f.Resolver,
+		Timeout: fetchConnectTimeout,
 		Control: func(network, address string, _ syscall.RawConn) error {
 			ap, err := netip.ParseAddrPort(address)
 			if err != nil || !f.Allow(ap.Addr()) {
@@ -100,7 +101,7 @@ func (f *Fetcher) client() *http.Client {
 		},
 	}
 	dial := d.DialContext
-	if f.DialContext != nil {
+	if f.DialContext != nil && f.Lookup != nil {
 		inner := f.DialContext
 		dial = func(ctx context.Context, network, addr string) (net.Conn, error) {
 			// Resolve and check here as the real dialer's Control would.
@@ -108,11 +109,7 @@ func (f *Fetcher) client() *http.Client {
 			if err != nil {
 				return nil, err
 			}
-			res := f.Resolver
-			if res == nil {
-				res = net.DefaultResolver
-			}
-			ips, err := res.LookupNetIP(ctx, "ip", host)
+			ips, err := f.Lookup(ctx, host)
 			if err != nil {
 				return nil, err
 			}
@@ -152,9 +149,9 @@ func errURLScheme(scheme string) *apiError {
 	return &apiError{fmt.Sprintf("Unsupported URL scheme `%s`", scheme), 400, ctxUpload}
 }
 
-// Fetch downloads rawURL into w, refusing more than the byte limit. It
-// returns the bytes written and the URL's file name.
-func (f *Fetcher) Fetch(ctx context.Context, rawURL string, w io.Writer) (int64, string, error) {
+// Fetch downloads rawURL into w, refusing more than maxBytes. It returns
+// the bytes written and the URL's file name.
+func (f *Fetcher) Fetch(ctx context.Context, rawURL string, w io.Writer, maxBytes int64) (int64, string, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil || u.Host == "" {
 		return 0, "", errNoSourceInfo
@@ -185,18 +182,18 @@ func (f *Fetcher) Fetch(ctx context.Context, rawURL string, w io.Writer) (int64,
 	if resp.StatusCode != http.StatusOK {
 		return 0, "", errNoSourceInfo
 	}
-	if resp.ContentLength > f.maxBytes {
-		return 0, "", errTooBig(f.maxBytes)
+	if resp.ContentLength > maxBytes {
+		return 0, "", errTooBig(maxBytes)
 	}
-	n, err := io.Copy(w, io.LimitReader(resp.Body, f.maxBytes+1))
+	n, err := io.Copy(w, io.LimitReader(resp.Body, maxBytes+1))
 	if err != nil {
 		if isNoSpace(err) {
 			return 0, "", errNoSpace
 		}
 		return 0, "", errNoSourceInfo
 	}
-	if n > f.maxBytes {
-		return 0, "", errTooBig(f.maxBytes)
+	if n > maxBytes {
+		return 0, "", errTooBig(maxBytes)
 	}
 	name := baseName(resp.Request.URL.Path)
 	return n, name, nil
@@ -212,7 +209,7 @@ func (s *Server) fetchSource(r *http.Request, rawURL string, up *store.Upload) (
 		return nil, err
 	}
 	h := md5.New()
-	n, name, err := s.fetch.Fetch(r.Context(), rawURL, io.MultiWriter(f, h))
+	n, name, err := s.fetch.Fetch(r.Context(), rawURL, io.MultiWriter(f, h), s.cfg.MaxUpload)
 	if err != nil {
 		return nil, err
 	}

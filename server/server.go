@@ -140,13 +140,10 @@ func New(cfg Config, st *store.Store, ui fs.FS, log *slog.Logger) (*Server, erro
 		now:    time.Now,
 	}
 	if s.fetch == nil {
-		s.fetch = NewFetcher(cfg.MaxUpload)
+		s.fetch = NewFetcher()
 	}
 	if s.fetch.Allow == nil {
 		s.fetch.Allow = IsPublicAddr
-	}
-	if s.fetch.maxBytes == 0 {
-		s.fetch.maxBytes = cfg.MaxUpload
 	}
 	s.files = newFileServer(st.ImagesDir())
 	s.echo = s.routes()
