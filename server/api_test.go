@@ -403,7 +403,9 @@ func TestURLUploads(t *testing.T) {
 		http.Redirect(w, r, "http://intranet.test:"+r.Host[strings.LastIndexByte(r.Host, ':')+1:]+"/pic.png", http.StatusFound)
 	})
 	mux.HandleFunc("/loop", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/loop", http.StatusFound) })
-	mux.HandleFunc("/to-ftp", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "ftp://files.test/x.png", http.StatusFound) })
+	mux.HandleFunc("/to-ftp", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "ftp://files.test/x.png", http.StatusFound)
+	})
 	mux.HandleFunc("/huge.png", func(w http.ResponseWriter, r *http.Request) { w.Write(make([]byte, 300_000)) })
 	public := &http.Server{Handler: mux}
 	go public.Serve(ln)
