@@ -360,11 +360,11 @@ func runAdmin(cmd string, args []string, stdin io.Reader, stdout, stderr io.Writ
 		if err != nil {
 			return err
 		}
-		role := "user"
+		role := ""
 		if u.Admin {
-			role = "admin"
+			role = ", admin"
 		}
-		fmt.Fprintf(stdout, "created %s %s (id %d)\n", role, u.Name, u.ID)
+		fmt.Fprintf(stdout, "created user %s (id %d%s)\n", u.Name, u.ID, role)
 	case "key create":
 		key, _, err := a.CreateKey(pos[0])
 		if err != nil {

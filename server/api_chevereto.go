@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"io"
+	"log/slog"
 	"mime"
 	"mime/multipart"
 	"net/http"
@@ -136,6 +137,8 @@ func (s *Server) handleAPIUpload(c echo.Context) error {
 		s.writeAPIError(w, req.format(), s.toAPIError(err))
 		return nil
 	}
+	s.log.Info("image uploaded", slog.Uint64("image_id", img.ID), slog.String("file", img.File(store.Full)),
+		slog.Int64("bytes", img.Size), slog.String("user", user.Name), slog.String("ip", params.ip))
 	s.writeAPISuccess(w, r, req, img)
 	return nil
 }

@@ -26,10 +26,10 @@ func (s *Server) routes() *echo.Echo {
 	}
 
 	// Anyone: public pages.
-	e.GET("/", s.handleHome)
-	e.GET("/static/*", s.handleStatic)
-	e.GET("/image/:slugid", s.handleViewer)
-	e.HEAD("/image/:slugid", s.handleViewer)
+	getHead := []string{http.MethodGet, http.MethodHead}
+	e.Match(getHead, "/", s.handleHome)
+	e.Match(getHead, "/static/*", s.handleStatic)
+	e.Match(getHead, "/image/:slugid", s.handleViewer)
 
 	// Holders of an image's delete token: the token is the credential.
 	e.GET("/image/:id/delete/:token", s.handleDeleteConfirm)
