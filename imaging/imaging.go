@@ -162,15 +162,17 @@ type Result struct {
 	Resized bool
 	// Medium reports that a medium was written to the medium writer.
 	Medium bool
-	// EXIFJSON is, under KeepEXIF for a JPEG with EXIF, a JSON object mapping tag names to
-	// their values as text; "" otherwise.
+	// EXIFJSON is, under KeepEXIF for a JPEG with well-formed EXIF, a JSON object mapping
+	// tag names (IFD0, Exif, GPS, Interop and IFD1 tags; first occurrence wins) to their
+	// values as text, without MakerNote, each value valid UTF-8 and at most 1 KB; ""
+	// otherwise. EXIF too damaged to read safely gives "" but never fails the upload.
 	EXIFJSON string
 	// Title is the EXIF ImageDescription of a JPEG with control characters and non-ASCII
 	// bytes removed and spaces trimmed; "" if there is none.
 	Title string
 }
 
-// imageSize is a helper for budget checks that cannot overflow.
+// pixels returns w*h in 64 bits, so budget checks cannot overflow.
 func pixels(w, h int) int64 { return int64(w) * int64(h) }
 
 // rect returns the rectangle (0,0)-(w,h).
