@@ -41,13 +41,9 @@ func FuzzProcess(f *testing.F) {
 		const budget = 1 << 20
 		opts := Options{MaxPixels: budget, EXIF: KeepEXIF, ThumbWidth: 16, ThumbHeight: 12, MediumWidth: 40}
 		info, perr := Probe(bytes.NewReader(data), int64(len(data)), budget)
+		checkFuzzError(t, "Probe", perr)
 		res, err := Process(bytes.NewReader(data), int64(len(data)), opts, io.Discard, io.Discard, io.Discard)
-		for _, e := range []error{perr, err} {
-			if e != nil && !errors.Is(e, ErrNotImage) && !errors.Is(e, ErrUnsupported) &&
-				!errors.Is(e, ErrInvalid) && !errors.Is(e, ErrTooManyPixels) {
-				t.Fatalf("error without sentinel: %v", e)
-			}
-		}
+		checkFuzzError(t, "Process keep", err)
 		if perr != nil && err == nil {
 			t.Fatalf("Probe failed (%v) but Process succeeded", perr)
 		}
@@ -55,11 +51,22 @@ func FuzzProcess(f *testing.F) {
 			t.Fatalf("Process %+v disagrees with Probe %+v", res, info)
 		}
 		opts.EXIF, opts.ResizeWidth = StripEXIF, 30
-		if _, err := Process(bytes.NewReader(data), int64(len(data)), opts, io.Discard, io.Discard, io.Discard); err != nil && !errors.Is(err, ErrInvalid) &&
-			!errors.Is(err, ErrNotImage) && !errors.Is(err, ErrUnsupported) && !errors.Is(err, ErrTooManyPixels) {
-			t.Fatalf("strip and resize: error without sentinel: %v", err)
-		}
+		_, err = Process(bytes.NewReader(data), int64(len(data)), opts, io.Discard, io.Discard, io.Discard)
+		checkFuzzError(t, "Process strip and resize", err)
 	})
+}
+
+// checkFuzzError fails on a panic turned into an error and on errors without a sentinel.
+func checkFuzzError(t *testing.T, what string, err error) {
+	t.Helper()
+	switch {
+	case err == nil:
+	case errors.Is(err, errInternal):
+		t.Fatalf("%s: panic in imaging: %v", what, err)
+	case !errors.Is(err, ErrNotImage) && !errors.Is(err, ErrUnsupported) &&
+		!errors.Is(err, ErrInvalid) && !errors.Is(err, ErrTooManyPixels):
+		t.Fatalf("%s: error without sentinel: %v", what, err)
+	}
 }
 
 // photoJPEG encodes a w x h photo-like JPEG (smooth gradients plus fine texture).

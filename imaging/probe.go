@@ -30,13 +30,27 @@ type probed struct {
 // ErrUnsupported for refused image formats, ErrInvalid for a corrupt or truncated header
 // or a zero size, and ErrTooManyPixels when width*height exceeds maxPixels. A read error
 // of r is returned wrapped, without a sentinel.
-func Probe(r io.ReaderAt, size int64, maxPixels int) (Info, error) {
+func Probe(r io.ReaderAt, size int64, maxPixels int) (_ Info, err error) {
+	defer recoverInternal(&err)
 	sr := &sourceReader{r: r}
 	p, err := probe(sr, size, maxPixels)
 	if err != nil {
 		return Info{}, sr.wrap(err)
 	}
 	return p.Info, nil
+}
+
+// errInternal marks an error made from a panic in this package's own parsing code. Such a
+// panic is a bug, but the input is untrusted, so it must not take the server down: the
+// upload is refused as invalid, and the fuzz test fails on this marker.
+var errInternal = errors.New("imaging: internal error")
+
+// recoverInternal turns a panic into an error wrapping ErrInvalid and errInternal. It must
+// be deferred directly.
+func recoverInternal(err *error) {
+	if v := recover(); v != nil {
+		*err = fmt.Errorf("%w: %w: %v", ErrInvalid, errInternal, v)
+	}
 }
 
 // sourceReader remembers the first read error other than io.EOF, so that a failing disk

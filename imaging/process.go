@@ -28,7 +28,8 @@ import (
 // Errors wrap the sentinels described at Probe; decoding failures after a good header give
 // ErrInvalid. Invalid options, read errors of src and write errors are returned without a
 // sentinel.
-func Process(src io.ReaderAt, size int64, opts Options, full, thumb, medium io.Writer) (Result, error) {
+func Process(src io.ReaderAt, size int64, opts Options, full, thumb, medium io.Writer) (_ Result, err error) {
+	defer recoverInternal(&err)
 	o, err := opts.withDefaults()
 	if err != nil {
 		return Result{}, err
