@@ -796,3 +796,23 @@ func TestJPEGWithJunkBetweenSegmentsIsStrippedLosslessly(t *testing.T) {
 		t.Error("junk kept")
 	}
 }
+
+func TestProcessIsSafeForConcurrentUse(t *testing.T) {
+	data := mustRead(t, "jpeg-exif-orientation6-gps.jpg")
+	want, _ := mustProcess(t, data, Options{EXIF: KeepEXIF})
+	errs := make(chan error, 8)
+	for range 8 {
+		go func() {
+			res, err := Process(bytes.NewReader(data), int64(len(data)), Options{EXIF: KeepEXIF}, io.Discard, io.Discard, io.Discard)
+			if err == nil && res != want {
+				err = errors.New("different result")
+			}
+			errs <- err
+		}()
+	}
+	for range 8 {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+}
