@@ -816,3 +816,22 @@ func TestProcessIsSafeForConcurrentUse(t *testing.T) {
 		}
 	}
 }
+
+func TestJPEGWithTooManyScansIsInvalid(t *testing.T) {
+	in := mustRead(t, "jpeg-plain.jpg")
+	sos := bytes.Index(in, []byte{0xFF, markerSOS})
+	n := int(binary.BigEndian.Uint16(in[sos+2:]))
+	header, scan := in[:sos], in[sos:sos+2+n]
+	data := bytes.Clone(header)
+	for range maxJPEGScans + 1 {
+		data = append(append(data, scan...), 0x00)
+	}
+	data = append(data, 0xFF, markerEOI)
+	if _, err := Probe(bytes.NewReader(data), int64(len(data)), 0); err != nil {
+		t.Fatalf("Probe: %v", err)
+	}
+	_, err := Process(bytes.NewReader(data), int64(len(data)), Options{EXIF: KeepEXIF}, io.Discard, io.Discard, io.Discard)
+	if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "scans") {
+		t.Errorf("err = %v", err)
+	}
+}

@@ -13,6 +13,12 @@ import (
 // millions of empty segments from growing the piece list without limit.
 const maxJPEGMarkers = 1 << 16
 
+// maxJPEGScans bounds the scans of one JPEG. image/jpeg reprocesses the whole coefficient
+// buffer for every scan, so a file of tiny scans over a large frame is a CPU bomb; encoders
+// write one scan (baseline) or about ten (progressive), and libjpeg-turbo's tools offer the
+// same kind of limit (-maxscans).
+const maxJPEGScans = 256
+
 // JPEG markers this package looks at.
 const (
 	markerSOI   = 0xD8
@@ -51,6 +57,8 @@ type jpegLayout struct {
 	// APP2 ICC, APP14 Adobe, tables, frame and scans, up to and including EOI. Data after
 	// EOI (trailers, appended archives, secondary images with their own EXIF) is dropped.
 	keep []piece
+	// scans counts SOS markers (full walks only).
+	scans int
 	// afterJFIF is the index in keep before which a new APP1 segment goes: after SOI and a
 	// leading APP0 JFIF, where readers expect Exif.
 	afterJFIF int
@@ -184,6 +192,9 @@ func walkJPEG(src io.ReaderAt, size int64, full bool) (*jpegLayout, error) {
 		keep(start, cr.off)
 		if m != markerSOS {
 			continue
+		}
+		if l.scans++; l.scans > maxJPEGScans {
+			return nil, fmt.Errorf("%w: jpeg: more than %d scans", ErrInvalid, maxJPEGScans)
 		}
 		// Entropy-coded data runs until a 0xFF followed by a byte that is neither a stuffed
 		// zero, a restart marker nor another 0xFF.

@@ -53,6 +53,15 @@ func process(src io.ReaderAt, size int64, o Options, full, thumb, medium io.Writ
 	}
 	enc := encoder{format: res.Format, quality: o.Quality}
 
+	var jl *jpegLayout
+	if p.Format == JPEG {
+		// Walk the whole JPEG before decoding it: the walk is cheap and refuses files with
+		// an absurd number of scans, and stripping needs it anyway.
+		if jl, err = walkJPEG(src, size, true); err != nil {
+			return Result{}, err
+		}
+	}
+
 	img, pal, err := decodeFirst(src, size, p, o.MaxPixels)
 	if err != nil {
 		return Result{}, err
@@ -71,7 +80,7 @@ func process(src io.ReaderAt, size int64, o Options, full, thumb, medium io.Writ
 		res.Width, res.Height, res.Resized = w, h, true
 		// Derive the rest from the resized image, which is upright already.
 		pyr, orientation = newPyramid(resized), 1
-	} else if err := writeFull(full, src, size, p, o, pyr, enc); err != nil {
+	} else if err := writeFull(full, src, size, p, jl, o, pyr, enc); err != nil {
 		return Result{}, err
 	}
 
@@ -143,7 +152,7 @@ func stored(w, h, orientation int) (int, int) {
 }
 
 // writeFull writes the stored full image when no resize applies.
-func writeFull(w io.Writer, src io.ReaderAt, size int64, p *probed, o Options, pyr *pyramid, enc encoder) error {
+func writeFull(w io.Writer, src io.ReaderAt, size int64, p *probed, jl *jpegLayout, o Options, pyr *pyramid, enc encoder) error {
 	keep := o.EXIF == KeepEXIF
 	var err error
 	switch p.Format {
@@ -152,11 +161,7 @@ func writeFull(w io.Writer, src io.ReaderAt, size int64, p *probed, o Options, p
 			err = copyAll(w, src, size)
 			break
 		}
-		var l *jpegLayout
-		if l, err = walkJPEG(src, size, true); err != nil {
-			return err
-		}
-		err = writeStrippedJPEG(w, src, l, p.Orientation)
+		err = writeStrippedJPEG(w, src, jl, p.Orientation)
 	case PNG:
 		if keep {
 			err = copyAll(w, src, size)
