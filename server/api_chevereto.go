@@ -19,6 +19,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"picbed/imaging"
 	"picbed/store"
 )
 
@@ -385,7 +386,9 @@ func parseUploadParams(req *apiRequest, now time.Time) (uploadParams, error) {
 		}
 	}
 	p.nsfw = req.get("nsfw") == "1"
-	if w, err := strconv.Atoi(req.get("width")); err == nil && w >= minResizeWidth {
+	// A width the image is narrower than is ignored later by imaging; one
+	// beyond what imaging derives at all is ignored here.
+	if w, err := strconv.Atoi(req.get("width")); err == nil && w >= minResizeWidth && w <= imaging.MaxDerivedSide {
 		p.width = w
 	}
 	if d, ok := parseExpiration(req.get("expiration")); ok {

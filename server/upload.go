@@ -69,7 +69,7 @@ func (s *Server) ingest(ctx context.Context, up *store.Upload, src *receivedFile
 	sourceName := strings.TrimSuffix(clientName, extOf(clientName))
 	title := p.title
 	if title == "" {
-		title = res.Title
+		title = truncateRunes(cleanText(res.Title, false), maxTitleRunes)
 	}
 	if title == "" {
 		title = truncateRunes(titleFromName(sourceName), maxTitleRunes)
