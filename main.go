@@ -19,6 +19,8 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"syscall"
@@ -106,6 +108,14 @@ type Config struct {
 	Duplicates     server.DuplicatePolicy
 	URLUploads     bool
 	LogLevel       slog.Level
+	// MemoryLimit is the Go runtime's soft memory limit in bytes
+	// (debug.SetMemoryLimit); 0 leaves it alone, so GOMEMLIMIT applies.
+	MemoryLimit int64
+	// DecodeWorkers bounds concurrent image decodes; more uploads queue.
+	DecodeWorkers int
+	// UploadStallTimeout cuts an upload body that delivers less than
+	// server.MinBodyProgress bytes in this long; 0 turns the guard off.
+	UploadStallTimeout time.Duration
 }
 
 // env returns the PICBED_ variable name, or def when it is unset.
@@ -134,6 +144,9 @@ func parseServeFlags(args []string, stderr io.Writer) (Config, error) {
 	dups := fs.String("duplicates", env("DUPLICATES", "reuse"), "same bytes uploaded again by the same user: reuse, reject or allow (PICBED_DUPLICATES)")
 	urlUploads := fs.String("url-uploads", env("URL_UPLOADS", "false"), "allow `source` to be a URL fetched by the server, public addresses only (PICBED_URL_UPLOADS)")
 	logLevel := fs.String("log-level", env("LOG_LEVEL", "info"), "debug, info, warn or error (PICBED_LOG_LEVEL)")
+	memLimit := fs.String("memory-limit", env("MEMORY_LIMIT", ""), "soft memory `limit` of the Go runtime, e.g. 256MB; empty: off, GOMEMLIMIT applies (PICBED_MEMORY_LIMIT)")
+	decodeWorkers := fs.String("decode-workers", env("DECODE_WORKERS", strconv.Itoa(runtime.NumCPU())), "images decoded at once; more uploads queue (PICBED_DECODE_WORKERS)")
+	stall := fs.String("upload-stall-timeout", env("UPLOAD_STALL_TIMEOUT", server.DefaultUploadStallTimeout.String()), "cut an upload body that sends under 16 KiB in this `duration`; 0: off (PICBED_UPLOAD_STALL_TIMEOUT)")
 	if err := fs.Parse(args); err != nil {
 		return Config{}, err
 	}
@@ -188,6 +201,17 @@ func parseServeFlags(args []string, stderr io.Writer) (Config, error) {
 	if err := cfg.LogLevel.UnmarshalText([]byte(*logLevel)); err != nil {
 		return Config{}, usageError{fmt.Sprintf("--log-level %q: want debug, info, warn or error", *logLevel)}
 	}
+	if *memLimit != "" {
+		if cfg.MemoryLimit, err = parseBytes(*memLimit); err != nil || cfg.MemoryLimit <= 0 {
+			return Config{}, usageError{fmt.Sprintf("--memory-limit %q: want a size such as 256MB", *memLimit)}
+		}
+	}
+	if cfg.DecodeWorkers, err = strconv.Atoi(*decodeWorkers); err != nil || cfg.DecodeWorkers <= 0 {
+		return Config{}, usageError{fmt.Sprintf("--decode-workers %q: want a positive number", *decodeWorkers)}
+	}
+	if cfg.UploadStallTimeout, err = time.ParseDuration(*stall); err != nil || cfg.UploadStallTimeout < 0 {
+		return Config{}, usageError{fmt.Sprintf("--upload-stall-timeout %q: want a duration such as 30s, or 0", *stall)}
+	}
 	return cfg, nil
 }
 
@@ -223,6 +247,9 @@ func controlSocket(data string) string { return filepath.Join(data, "picbed.sock
 // run serves picbed until ctx ends.
 func run(ctx context.Context, cfg Config, stderr io.Writer) error {
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
+	if cfg.MemoryLimit > 0 {
+		debug.SetMemoryLimit(cfg.MemoryLimit)
+	}
 	st, err := store.Open(cfg.Data, store.Options{Logger: log})
 	if errors.Is(err, store.ErrLocked) {
 		return fmt.Errorf("data dir %s is in use by another picbed; stop it or choose another --data", cfg.Data)
@@ -240,6 +267,9 @@ func run(ctx context.Context, cfg Config, stderr io.Writer) error {
 		EXIF:           cfg.EXIF,
 		Duplicates:     cfg.Duplicates,
 		URLUploads:     cfg.URLUploads,
+		DecodeWorkers:  cfg.DecodeWorkers,
+
+		UploadStallTimeout: cfg.UploadStallTimeout,
 	}, st, uiFS(), log)
 	if err != nil {
 		return err
@@ -265,7 +295,8 @@ func run(ctx context.Context, cfg Config, stderr io.Writer) error {
 	go serveControl(cln, server.ControlHandler(server.LocalAdmin{Store: st}), log)
 	defer cln.Close()
 
-	log.Info("picbed listening", slog.String("addr", ln.Addr().String()), slog.String("data", cfg.Data))
+	log.Info("picbed listening", slog.String("addr", ln.Addr().String()), slog.String("data", cfg.Data),
+		slog.Int("decode_workers", cfg.DecodeWorkers), slog.Int64("memory_limit", debug.SetMemoryLimit(-1)))
 	err = srv.Serve(ctx, ln, shutdownGrace)
 	log.Info("picbed stopped")
 	return err

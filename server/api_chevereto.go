@@ -104,7 +104,10 @@ func (s *Server) handleAPIUpload(c echo.Context) error {
 		}
 	}
 	if r.Method == http.MethodPost {
-		if err := s.parseAPIBody(r, req, up, auth); err != nil {
+		release := s.guardSlowBody(w, r)
+		err := s.parseAPIBody(r, req, up, auth)
+		release()
+		if err != nil {
 			s.writeAPIError(w, req.format(), s.toAPIError(err))
 			return nil
 		}

@@ -79,6 +79,10 @@ type Config struct {
 	Location *time.Location
 	// DecodeWorkers bounds concurrent image decodes. 0 means the CPU count.
 	DecodeWorkers int
+	// UploadStallTimeout cuts an upload body that delivers less than
+	// MinBodyProgress bytes within this long (slow-body clients); 0 means
+	// no guard beyond the whole-body limit of 5 minutes.
+	UploadStallTimeout time.Duration
 	// Fetcher fetches URL sources; nil means a fetcher that only dials public
 	// addresses. Tests replace it to reach loopback.
 	Fetcher *Fetcher

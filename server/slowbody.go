@@ -1,0 +1,63 @@
+package server
+
+import (
+	"io"
+	"net/http"
+	"time"
+)
+
+// MinBodyProgress is how many bytes an upload body must deliver within each
+// Config.UploadStallTimeout. 16 KiB per 30 s (about 550 B/s) is far below
+// any real link, yet a client trickling a byte a second is cut in 30 s
+// instead of holding its connection for the whole uploadReadTimeout.
+const MinBodyProgress = 16 << 10
+
+// DefaultUploadStallTimeout is the default of Config.UploadStallTimeout.
+const DefaultUploadStallTimeout = 30 * time.Second
+
+// stallGuard wraps a request body and moves the connection's read deadline
+// to now+timeout each time another MinBodyProgress bytes have arrived, never
+// past bound (the whole-body limit). A body that stalls hits the deadline:
+// its Read fails and the handler answers and drops the connection.
+type stallGuard struct {
+	io.ReadCloser
+	rc      *http.ResponseController
+	timeout time.Duration
+	bound   time.Time
+	n       int64 // bytes since the deadline last moved
+}
+
+func (g *stallGuard) Read(p []byte) (int, error) {
+	n, err := g.ReadCloser.Read(p)
+	if g.n += int64(n); g.n >= MinBodyProgress {
+		g.n = 0
+		g.rc.SetReadDeadline(earlier(time.Now().Add(g.timeout), g.bound))
+	}
+	return n, err
+}
+
+// guardSlowBody installs a stallGuard on r.Body when the stall timeout is
+// on and the connection supports read deadlines. The returned func must be
+// called once the body has been read: it puts the deadline back to the
+// whole-request bound, so that an upload waiting for a decode slot is not
+// cancelled by net/http's background read hitting a stall deadline.
+func (s *Server) guardSlowBody(w http.ResponseWriter, r *http.Request) (release func()) {
+	if s.cfg.UploadStallTimeout <= 0 {
+		return func() {}
+	}
+	rc := http.NewResponseController(w)
+	now := time.Now()
+	bound := now.Add(uploadReadTimeout)
+	if err := rc.SetReadDeadline(earlier(now.Add(s.cfg.UploadStallTimeout), bound)); err != nil {
+		return func() {} // not a net/http connection (e.g. a test recorder)
+	}
+	r.Body = &stallGuard{ReadCloser: r.Body, rc: rc, timeout: s.cfg.UploadStallTimeout, bound: bound}
+	return func() { rc.SetReadDeadline(bound) }
+}
+
+func earlier(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
+}
