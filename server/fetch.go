@@ -18,12 +18,18 @@ import (
 	"picbed/store"
 )
 
-// Limits of URL uploads.
+// Default limits of URL uploads; each is a Fetcher field.
 const (
+	// fetchConnectTimeout bounds one TCP connect and the TLS handshake: a
+	// host that drops SYNs must not hold an upload for the kernel's minutes.
 	fetchConnectTimeout = 10 * time.Second
-	fetchTotalTimeout   = 60 * time.Second
+	// fetchTotalTimeout bounds the whole download, redirects and a
+	// trickling body included (Chevereto allows 120 s; half is plenty).
+	fetchTotalTimeout = 60 * time.Second
 	// fetchMaxRedirects follows short link chains but not loops.
 	fetchMaxRedirects = 5
+	// fetchMaxHeaderBytes bounds the response headers of a fetched URL.
+	fetchMaxHeaderBytes = 64 << 10
 )
 
 // Errors of URL uploads (Chevereto V4 wording, spec 3.2).
@@ -37,19 +43,32 @@ var (
 // accepts, checked on the address actually dialled (so DNS rebinding and
 // redirects to private hosts are caught), ignores proxy settings, and caps
 // redirects, size and time.
+//
+// Every connection, the first and each redirect's, goes the same way: the
+// host is resolved once with Lookup (an IP literal is taken as is), each
+// address is checked with Allow, and DialContext is given the checked
+// address as an IP literal, never the name, so nothing resolves it again
+// between the check and the connect. The default DialContext checks Allow
+// once more in the dialer's Control hook on the socket address being
+// connected.
 type Fetcher struct {
 	// Allow decides whether an address may be dialled. The default accepts
-	// only public unicast addresses.
+	// only public unicast addresses (IsPublicAddr).
 	Allow func(netip.Addr) bool
-	// Lookup and DialContext, when both are set, replace name resolution
-	// and the network dial: names resolve through Lookup, every address is
-	// checked with Allow, and DialContext connects to the first. Tests use
-	// them to map "public" names to loopback servers and to fail on any
-	// attempt to reach beyond loopback. When unset, the system resolver is
-	// used and Allow runs in the dialer's Control hook on the very address
-	// being connected.
-	Lookup      func(ctx context.Context, host string) ([]netip.Addr, error)
+	// Lookup resolves a host name; nil means the system resolver. Tests
+	// map "public" names to loopback servers with it.
+	Lookup func(ctx context.Context, host string) ([]netip.Addr, error)
+	// DialContext connects to an "IP:port" that Allow accepted; nil means a
+	// net.Dialer whose Control hook checks Allow again. Tests use a dialer
+	// that fails the test on any address beyond loopback.
 	DialContext func(ctx context.Context, network, addr string) (net.Conn, error)
+	// ConnectTimeout bounds each connect and TLS handshake (0: 10 s); the
+	// response headers must arrive within three times it.
+	ConnectTimeout time.Duration
+	// TotalTimeout bounds a whole fetch, body included (0: 60 s).
+	TotalTimeout time.Duration
+	// MaxRedirects is how many redirects are followed (0: 5).
+	MaxRedirects int
 }
 
 // NewFetcher returns a fetcher that dials public addresses only.
@@ -60,13 +79,20 @@ func NewFetcher() *Fetcher {
 // IsPublicAddr reports whether ip is a public unicast address: not
 // loopback, private (RFC 1918, IPv6 ULA), link-local (incl. cloud metadata
 // 169.254.169.254), CGNAT, multicast, unspecified, documentation,
-// benchmarking or reserved ranges, and not an IPv4-mapped or NAT64 form of
-// one of them.
+// benchmarking or reserved ranges, and not an IPv4-mapped, IPv4-compatible,
+// IPv4-translated, 6to4, Teredo or NAT64 form of any address (NAT64 and
+// 6to4 gateways would forward to whatever IPv4 address is embedded, and
+// the embedded address is not checked, so these are refused as a whole).
+// IPv6 addresses outside 2000::/3, the only block IANA allocates for global
+// unicast, are never public.
 func IsPublicAddr(ip netip.Addr) bool {
 	ip = ip.Unmap()
 	if !ip.IsValid() || ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() ||
 		ip.IsLinkLocalMulticast() || ip.IsInterfaceLocalMulticast() || ip.IsMulticast() ||
-		ip.IsUnspecified() {
+		ip.IsUnspecified() || !ip.IsGlobalUnicast() {
+		return false
+	}
+	if ip.Is6() && !globalUnicast6.Contains(ip) {
 		return false
 	}
 	for _, p := range nonPublicPrefixes {
@@ -77,64 +103,102 @@ func IsPublicAddr(ip netip.Addr) bool {
 	return true
 }
 
+var globalUnicast6 = netip.MustParsePrefix("2000::/3")
+
 var nonPublicPrefixes = func() []netip.Prefix {
 	var ps []netip.Prefix
 	for _, s := range []string{
-		"0.0.0.0/8", "100.64.0.0/10", "192.0.0.0/24", "192.0.2.0/24", "198.18.0.0/15",
+		"0.0.0.0/8", "100.64.0.0/10", "192.0.0.0/24", "192.0.2.0/24", "192.88.99.0/24", "198.18.0.0/15",
 		"198.51.100.0/24", "203.0.113.0/24", "240.0.0.0/4", "255.255.255.255/32",
-		"64:ff9b::/96", "64:ff9b:1::/48", "100::/64", "2001::/23", "2001:db8::/32", "2002::/16", "fc00::/7", "fec0::/10",
+		"64:ff9b::/96", "64:ff9b:1::/48", "100::/64", "2001::/23", "2001:db8::/32", "2002::/16",
+		"3fff::/20", "fc00::/7", "fec0::/10",
 	} {
 		ps = append(ps, netip.MustParsePrefix(s))
 	}
 	return ps
 }()
 
-func (f *Fetcher) client() *http.Client {
-	d := &net.Dialer{
-		Timeout: fetchConnectTimeout,
-		Control: func(network, address string, _ syscall.RawConn) error {
-			ap, err := netip.ParseAddrPort(address)
-			if err != nil || !f.Allow(ap.Addr()) {
-				return errBlockedDial
-			}
-			return nil
-		},
+func (f *Fetcher) connectTimeout() time.Duration {
+	if f.ConnectTimeout > 0 {
+		return f.ConnectTimeout
 	}
-	dial := d.DialContext
-	if f.DialContext != nil && f.Lookup != nil {
-		inner := f.DialContext
-		dial = func(ctx context.Context, network, addr string) (net.Conn, error) {
-			// Resolve and check here as the real dialer's Control would.
-			host, port, err := net.SplitHostPort(addr)
-			if err != nil {
-				return nil, err
-			}
-			ips, err := f.Lookup(ctx, host)
-			if err != nil {
-				return nil, err
-			}
-			for _, ip := range ips {
-				if !f.Allow(ip) {
-					return nil, errBlockedDial
-				}
-			}
-			if len(ips) == 0 {
-				return nil, errBlockedDial
-			}
-			return inner(ctx, network, net.JoinHostPort(ips[0].Unmap().String(), port))
+	return fetchConnectTimeout
+}
+
+// dial resolves addr's host, skips every address Allow refuses and connects
+// to the first allowed one that answers, by its IP literal. It returns an
+// error wrapping errBlockedDial when Allow refused every address.
+func (f *Fetcher) dial(ctx context.Context, network, addr string) (net.Conn, error) {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, err
+	}
+	var ips []netip.Addr
+	if ip, err := netip.ParseAddr(host); err == nil {
+		ips = []netip.Addr{ip}
+	} else if f.Lookup != nil {
+		ips, err = f.Lookup(ctx, host)
+		if err != nil {
+			return nil, err
+		}
+	} else {
+		ips, err = net.DefaultResolver.LookupNetIP(ctx, "ip", host)
+		if err != nil {
+			return nil, err
 		}
 	}
+	inner := f.DialContext
+	if inner == nil {
+		d := &net.Dialer{
+			Timeout: f.connectTimeout(),
+			Control: func(_, address string, _ syscall.RawConn) error {
+				ap, err := netip.ParseAddrPort(address)
+				if err != nil || !f.Allow(ap.Addr()) {
+					return errBlockedDial
+				}
+				return nil
+			},
+		}
+		inner = d.DialContext
+	}
+	lastErr := fmt.Errorf("%w: %s has no allowed address", errBlockedDial, host)
+	for _, ip := range ips {
+		ip = ip.Unmap()
+		if !f.Allow(ip) {
+			continue
+		}
+		dctx, cancel := context.WithTimeout(ctx, f.connectTimeout())
+		conn, err := inner(dctx, network, net.JoinHostPort(ip.String(), port))
+		cancel()
+		if err == nil {
+			return conn, nil
+		}
+		lastErr = err
+	}
+	return nil, lastErr
+}
+
+func (f *Fetcher) client() *http.Client {
+	total := f.TotalTimeout
+	if total <= 0 {
+		total = fetchTotalTimeout
+	}
+	maxRedirects := f.MaxRedirects
+	if maxRedirects <= 0 {
+		maxRedirects = fetchMaxRedirects
+	}
 	return &http.Client{
-		Timeout: fetchTotalTimeout,
+		Timeout: total,
 		Transport: &http.Transport{
-			Proxy:                 nil, // a proxy would hide the address actually reached
-			DialContext:           dial,
-			TLSHandshakeTimeout:   fetchConnectTimeout,
-			ResponseHeaderTimeout: fetchConnectTimeout * 3,
-			DisableKeepAlives:     true,
+			Proxy:                  nil, // a proxy would hide the address actually reached
+			DialContext:            f.dial,
+			TLSHandshakeTimeout:    f.connectTimeout(),
+			ResponseHeaderTimeout:  f.connectTimeout() * 3,
+			MaxResponseHeaderBytes: fetchMaxHeaderBytes,
+			DisableKeepAlives:      true,
 		},
 		CheckRedirect: func(req *http.Request, via []*http.Request) error {
-			if len(via) >= fetchMaxRedirects {
+			if len(via) > maxRedirects {
 				return errors.New("too many redirects")
 			}
 			if req.URL.Scheme != "http" && req.URL.Scheme != "https" {
