@@ -16,6 +16,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -422,4 +423,120 @@ func TestCrashConsistency(t *testing.T) {
 	served := fetchAnswered(t, in.base, l)
 	t.Logf("survived %d kills in %s: %d uploads and %d deletes answered, %d images served with their md5 at the end; kills left %d staging files and %d orphan files, all cleaned at start",
 		kills, time.Since(start).Round(time.Second), l.uploads, l.deletes, served, leftTmp, orphans)
+}
+
+// TestDiskFull fills a 2 MB tmpfs data dir with uploads until picbed answers
+// Chevereto's "No space left on storage" (104), checks that the refused
+// uploads left nothing behind, frees space with a delete link and uploads
+// again. It needs root to mount the tmpfs and skips otherwise, unless
+// PICBED_REQUIRE_ROOT_TESTS=1 (CI) makes that a failure.
+func TestDiskFull(t *testing.T) {
+	skip := t.Skipf
+	if os.Getenv("PICBED_REQUIRE_ROOT_TESTS") == "1" {
+		skip = t.Fatalf
+	}
+	if os.Geteuid() != 0 {
+		skip("TestDiskFull needs root to mount a 2 MB tmpfs (PICBED_REQUIRE_ROOT_TESTS=1 makes this a failure)")
+	}
+	mnt := filepath.Join(t.TempDir(), "disk")
+	if err := os.Mkdir(mnt, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", mnt).CombinedOutput(); err != nil {
+		skip("cannot mount a tmpfs on %s: %v %s", mnt, err, out)
+	}
+	// Registered before startPicbed's cleanup, so it runs after picbed stopped.
+	t.Cleanup(func() {
+		if out, err := exec.Command("umount", mnt).CombinedOutput(); err != nil {
+			t.Errorf("umount %s: %v %s", mnt, err, out)
+		}
+	})
+	data := filepath.Join(mnt, "data")
+	key := newUserKey(t, data, "full")
+	in := startPicbed(t, data, "--duplicates", "allow")
+	c := &http.Client{Timeout: 30 * time.Second}
+	l := &ledger{}
+	tmpEmpty := func(when string) {
+		t.Helper()
+		for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+			ents, err := os.ReadDir(filepath.Join(data, "tmp"))
+			if err == nil && len(ents) == 0 {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: tmp/ still holds %d files (%v)", when, len(ents), err)
+			}
+		}
+	}
+	// try uploads name and reports whether it was refused for lack of space.
+	try := func(name string) (full bool) {
+		t.Helper()
+		status, r, body, err := uploadOnce(c, in.base, key, name, fixture(t, name))
+		switch {
+		case err != nil:
+			t.Fatalf("upload %s: %v %s", name, err, body)
+		case status == 200:
+			l.images = append(l.images, answerOf(r))
+			return false
+		case status == 400 && r.Error != nil && r.Error.Code == 104 && r.Error.Message == "No space left on storage" && r.StatusCode == 400:
+			tmpEmpty("after a refused upload")
+			return true
+		}
+		t.Fatalf("upload %s on a full disk: HTTP %d %s\nlog:\n%s", name, status, body, in.log)
+		return false
+	}
+	refused := 0
+	// Large incompressible images first, then small ones into the gaps, so
+	// that the disk fills at every step an upload takes: the received
+	// bytes, the stored variants and the database commit.
+	for _, name := range []string{"noise300.png", "image.bmp", "photo.jpg", "image.webp", "photo.png", "small.png", "small.jpg"} {
+		for range 100 {
+			if try(name) {
+				refused++
+				break
+			}
+		}
+	}
+	if refused == 0 || len(l.images) == 0 {
+		t.Fatalf("%d uploads stored, %d refused: the disk never filled", len(l.images), refused)
+	}
+	t.Logf("disk full after %d uploads; %d refused with code 104", len(l.images), refused)
+
+	// Exactly the answered files are on disk: no partial file of a refusal.
+	want := map[string]bool{}
+	for _, a := range l.images {
+		for _, f := range []string{a.file, a.thumb, a.medium} {
+			if f != "" {
+				want[f] = true
+			}
+		}
+	}
+	walkImages(t, data, func(rel string) {
+		if !want[rel] {
+			t.Errorf("images/%s: no successful upload answered this file", rel)
+		}
+		delete(want, rel)
+	})
+	for rel := range want {
+		t.Errorf("images/%s: answered, but missing", rel)
+	}
+
+	// Free space through a delete link; uploads work again.
+	if status, err := postDelete(c, in.base+l.images[0].deletePath); err != nil || status != 200 {
+		t.Fatalf("delete on a full disk: %d %v", status, err)
+	}
+	l.images[0].deleted, l.images[0].deleting = true, true
+	if try("photo.png") {
+		t.Fatalf("upload still refused after freeing space\nlog:\n%s", in.log)
+	}
+	fetchAnswered(t, in.base, l)
+
+	in.stop()
+	dc := checkDataDir(t, data, "full")
+	if dc.orphans != 0 {
+		t.Errorf("the start-up sweep removed %d files after a clean stop", dc.orphans)
+	}
+	if present := checkAnswered(t, data, l, dc.records); present != len(dc.records) || present != len(l.images)-1 {
+		t.Errorf("%d records, %d answered images present, want %d", len(dc.records), present, len(l.images)-1)
+	}
 }

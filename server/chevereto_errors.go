@@ -79,7 +79,7 @@ func (s *Server) toAPIError(err error) *apiError {
 		return errInvalidImage
 	case errors.Is(err, imaging.ErrTooManyPixels):
 		return errTooManyPixels(s.cfg.MaxPixels)
-	case errors.Is(err, store.ErrNoSpace):
+	case isNoSpace(err):
 		return errNoSpace
 	case errors.Is(err, store.ErrUnauthorized):
 		return errInvalidKey

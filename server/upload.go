@@ -50,9 +50,8 @@ func (s *Server) ingest(ctx context.Context, up *store.Upload, src *receivedFile
 		EXIF:        s.cfg.EXIF,
 		ResizeWidth: p.width,
 	}, full, thumb, medium)
-	if err != nil {
-		return store.Image{}, err
-	}
+	// A failed write is the cause whatever imaging made of it (an encoder
+	// may report it in its own words): check the writers first.
 	for _, w := range []*stagedWriter{full, thumb, medium} {
 		if w.err != nil {
 			if isNoSpace(w.err) {
@@ -60,6 +59,9 @@ func (s *Server) ingest(ctx context.Context, up *store.Upload, src *receivedFile
 			}
 			return store.Image{}, w.err
 		}
+	}
+	if err != nil {
+		return store.Image{}, err
 	}
 
 	clientName := src.name
@@ -157,8 +159,10 @@ func extOf(name string) string {
 	return name[i:]
 }
 
+// isNoSpace reports a full disk or quota, from store or from a staging
+// file written here.
 func isNoSpace(err error) bool {
-	return errors.Is(err, syscall.ENOSPC) || errors.Is(err, store.ErrNoSpace)
+	return errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) || errors.Is(err, store.ErrNoSpace)
 }
 
 // randomHex returns 2n lowercase hex characters from crypto/rand.
