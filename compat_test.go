@@ -173,7 +173,9 @@ func upload(t testing.TB, base, key, name string, data []byte, fields map[string
 func TestErrorsMatchChevereto(t *testing.T) {
 	data := t.TempDir()
 	key := newUserKey(t, data, "errs")
-	in := startPicbed(t, data, "--max-upload", "500KB", "--duplicates", "reject")
+	in := startPicbed(t, data, "--max-upload", "500KB", "--duplicates", "reject", "--url-uploads", "true")
+	small := startPicbed(t, data+"-10mb", "--max-upload", "10MB")
+	smallKey := newUserKey(t, data+"-10mb", "errs")
 	big := bytes.Repeat([]byte{0xff, 0xd8, 0xff}, 200_000) // 600 kB
 	form := func(fields ...string) []part {
 		var ps []part
@@ -182,10 +184,11 @@ func TestErrorsMatchChevereto(t *testing.T) {
 		}
 		return ps
 	}
-	post := func(path string, ps ...part) *http.Request {
+	postTo := func(base, path string, ps ...part) *http.Request {
 		bd := "------------------------errcase0123456789"
-		return mustRequest(t, "POST", in.base+path, multipartBody(bd, ps...), map[string]string{"Content-Type": "multipart/form-data; boundary=" + bd})
+		return mustRequest(t, "POST", base+path, multipartBody(bd, ps...), map[string]string{"Content-Type": "multipart/form-data; boundary=" + bd})
 	}
+	post := func(path string, ps ...part) *http.Request { return postTo(in.base, path, ps...) }
 	file := func(name string, data []byte) part {
 		return part{name: "source", filename: name, ctype: "application/octet-stream", data: data}
 	}
@@ -209,6 +212,9 @@ func TestErrorsMatchChevereto(t *testing.T) {
 		{"27-bad-action", post("/api/1/delete", append(form("key", key), file("photo.jpg", fixture(t, "photo.jpg")))...), 400},
 		{"28-error-format-txt", post("/api/1/upload", append(form("key", "wrongkey", "format", "txt"), file("photo.jpg", fixture(t, "photo.jpg")))...), 200},
 		{"29-error-format-redirect", post("/api/1/upload", append(form("key", "wrongkey", "format", "redirect"), file("photo.jpg", fixture(t, "photo.jpg")))...), 200},
+		{"21-url-localhost", post("/api/1/upload", form("key", key, "source", in.base+"/exif-local.jpg", "format", "json")...), 400},
+		{"36-url-localhost-name", post("/api/1/upload", form("key", key, "source", "http://localhost:8099/exif-local.jpg", "format", "json")...), 400},
+		{"41-too-large-16mb-bench-config", postTo(small.base, "/api/1/upload", append(form("key", smallKey, "format", "json"), file("elephants-16mb.jpg", bytes.Repeat(big, 28)))...), 400},
 		{"34-base64-get-follow", mustRequest(t, "GET", in.base+"/api/1/upload/?"+url.Values{"key": {key}, "source": {"R0lGODlhAQABAAAAADs="}, "format": {"json"}}.Encode(), nil, nil), 400},
 	} {
 		t.Run(tc.capture, func(t *testing.T) {

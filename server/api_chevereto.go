@@ -54,23 +54,53 @@ func (r *apiRequest) format() string {
 	return "json"
 }
 
+// maxDrainBytes is how much of an unread request body is read and dropped
+// before an API error is answered. Most HTTP libraries (Go's, axios) send
+// the whole body before they read the answer; draining lets them see the
+// JSON refusal of, say, a 16 MB upload over a 10 MB limit instead of a
+// connection reset. Nothing drained is kept. Beyond this the connection is
+// closed.
+const maxDrainBytes = 64 << 20
+
 // handleAPIUpload answers POST|GET /api/1/upload[/] (spec section 1).
 func (s *Server) handleAPIUpload(c echo.Context) error {
 	r := c.Request()
-	w := c.Response()
-	up, err := s.store.NewUpload()
-	if err != nil {
-		s.writeAPIError(w, "json", s.toAPIError(err))
-		return nil
-	}
-	defer up.Discard()
-
+	body := r.Body // the raw body, before any limit wraps it
 	req := &apiRequest{method: r.Method, fields: map[string]string{}}
 	for k, v := range r.URL.Query() {
 		if len(v) > 0 {
 			req.fields[k] = v[0]
 		}
 	}
+	img, user, err := s.apiUpload(c, req)
+	if err != nil {
+		io.CopyN(io.Discard, body, maxDrainBytes)
+		s.writeAPIError(c.Response(), req.format(), s.toAPIError(err))
+		return nil
+	}
+	s.log.Info("image uploaded", slog.Uint64("image_id", img.ID), slog.String("file", img.File(store.Full)),
+		slog.Int64("bytes", img.Size), slog.String("user", user.Name), slog.String("ip", c.RealIP()))
+	s.writeAPISuccess(c.Response(), r, req, img)
+	return nil
+}
+
+// apiUpload runs an API upload request in Chevereto V3's order of checks
+// (spec 1.5): key, version, action, source, then the upload pipeline.
+func (s *Server) apiUpload(c echo.Context, req *apiRequest) (store.Image, store.User, error) {
+	r := c.Request()
+	ip := c.RealIP()
+	// An address that sent too many wrong keys is refused before anything
+	// of its body is read or stored.
+	if wait, blocked := s.keyFails.blocked(ip, s.now()); blocked {
+		c.Response().Header().Set("Retry-After", strconv.Itoa(int(wait/time.Second)+1))
+		return store.Image{}, store.User{}, errKeyFailures
+	}
+	up, err := s.store.NewUpload()
+	if err != nil {
+		return store.Image{}, store.User{}, err
+	}
+	defer up.Discard()
+
 	// A key named before the body (header or query) is checked before the
 	// body is read, so a wrong key never costs a 25 MB staging file.
 	var user store.User
@@ -85,6 +115,7 @@ func (s *Server) handleAPIUpload(c echo.Context) error {
 		u, _, err := s.store.AuthAPIKey(key)
 		if err != nil {
 			if errors.Is(err, store.ErrUnauthorized) || errors.Is(err, store.ErrNotFound) {
+				s.keyFails.fail(ip, s.now())
 				return errInvalidKey
 			}
 			return err
@@ -94,57 +125,58 @@ func (s *Server) handleAPIUpload(c echo.Context) error {
 	}
 	if k := r.Header.Get("X-API-Key"); k != "" {
 		if err := auth(k); err != nil {
-			s.writeAPIError(w, req.format(), s.toAPIError(err))
-			return nil
+			return store.Image{}, user, err
 		}
 	} else if k := req.get("key"); k != "" && r.Method == http.MethodGet {
 		if err := auth(k); err != nil {
-			s.writeAPIError(w, req.format(), s.toAPIError(err))
-			return nil
+			return store.Image{}, user, err
 		}
 	}
 	if r.Method == http.MethodPost {
-		release := s.guardSlowBody(w, r)
+		release := s.guardSlowBody(c.Response(), r)
 		err := s.parseAPIBody(r, req, up, auth)
 		release()
 		if err != nil {
-			s.writeAPIError(w, req.format(), s.toAPIError(err))
-			return nil
+			return store.Image{}, user, err
 		}
 	}
 	if err := auth(req.get("key")); err != nil {
-		s.writeAPIError(w, req.format(), s.toAPIError(err))
-		return nil
+		return store.Image{}, user, err
 	}
 	if c.Param("version") != "1" {
-		s.writeAPIError(w, req.format(), errInvalidVersion)
-		return nil
+		return store.Image{}, user, errInvalidVersion
 	}
 	if c.Param("action") != "upload" {
-		s.writeAPIError(w, req.format(), errInvalidAction)
-		return nil
+		return store.Image{}, user, errInvalidAction
+	}
+	// Flood limits (spec 3.3) count uploads per address; admins are exempt.
+	// The upload is counted now, so concurrent ones cannot all slip under
+	// the limit, and given back if it fails.
+	stored := false
+	if !user.Admin {
+		at := s.now()
+		if err := s.flood.take(ip, at); err != nil {
+			return store.Image{}, user, err
+		}
+		defer func() {
+			if !stored {
+				s.flood.undo(ip, at)
+			}
+		}()
 	}
 	src, err := s.resolveSource(r, req, up)
 	if err != nil {
-		s.writeAPIError(w, req.format(), s.toAPIError(err))
-		return nil
+		return store.Image{}, user, err
 	}
 	params, err := parseUploadParams(req, s.now())
 	if err != nil {
-		s.writeAPIError(w, req.format(), s.toAPIError(err))
-		return nil
+		return store.Image{}, user, err
 	}
 	params.owner = user
-	params.ip = c.RealIP()
+	params.ip = ip
 	img, err := s.ingest(r.Context(), up, src, params)
-	if err != nil {
-		s.writeAPIError(w, req.format(), s.toAPIError(err))
-		return nil
-	}
-	s.log.Info("image uploaded", slog.Uint64("image_id", img.ID), slog.String("file", img.File(store.Full)),
-		slog.Int64("bytes", img.Size), slog.String("user", user.Name), slog.String("ip", params.ip))
-	s.writeAPISuccess(w, r, req, img)
-	return nil
+	stored = err == nil
+	return img, user, err
 }
 
 // maxBase64Bytes is the longest base64 `source` field accepted for a
