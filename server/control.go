@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
-	"strings"
 	"time"
 
 	"picbed/store"
@@ -176,13 +175,21 @@ func (cc *ControlClient) do(req controlRequest) (controlResponse, error) {
 		return controlResponse{}, fmt.Errorf("control socket: bad answer: %w", err)
 	}
 	if out.Error != "" {
-		if s, ok := sentinels[out.Kind]; ok {
-			return out, fmt.Errorf("%s: %w", strings.TrimSuffix(out.Error, ": "+s.Error()), s)
-		}
-		return out, errors.New(out.Error)
+		return out, remoteError{msg: out.Error, kind: sentinels[out.Kind]}
 	}
 	return out, nil
 }
+
+// remoteError is an error the server reported over the control socket: its
+// text as the server wrote it, and the store sentinel it wrapped, if any,
+// so errors.Is works on this side too.
+type remoteError struct {
+	msg  string
+	kind error
+}
+
+func (e remoteError) Error() string { return e.msg }
+func (e remoteError) Unwrap() error { return e.kind }
 
 // AddUser creates a user through the server.
 func (cc *ControlClient) AddUser(name, password string, admin bool) (store.User, error) {
