@@ -108,6 +108,9 @@ type Config struct {
 	Duplicates     server.DuplicatePolicy
 	URLUploads     bool
 	LogLevel       slog.Level
+	// FloodLimits are the per-address uploads per minute, hour, day, week
+	// and month (Chevereto's flood protection); zero values are no limit.
+	FloodLimits server.FloodLimits
 	// MemoryLimit is the Go runtime's soft memory limit in bytes
 	// (debug.SetMemoryLimit); 0 leaves it alone, so GOMEMLIMIT applies.
 	MemoryLimit int64
@@ -144,6 +147,7 @@ func parseServeFlags(args []string, stderr io.Writer) (Config, error) {
 	dups := fs.String("duplicates", env("DUPLICATES", "reuse"), "same bytes uploaded again by the same user: reuse, reject or allow (PICBED_DUPLICATES)")
 	urlUploads := fs.String("url-uploads", env("URL_UPLOADS", "false"), "allow `source` to be a URL fetched by the server, public addresses only (PICBED_URL_UPLOADS)")
 	logLevel := fs.String("log-level", env("LOG_LEVEL", "info"), "debug, info, warn or error (PICBED_LOG_LEVEL)")
+	flood := fs.String("flood-limits", env("FLOOD_LIMITS", server.DefaultFloodLimits.String()), "uploads per address per `minute,hour,day,week,month` (0 = no limit; admins exempt), or off (PICBED_FLOOD_LIMITS)")
 	memLimit := fs.String("memory-limit", env("MEMORY_LIMIT", ""), "soft memory `limit` of the Go runtime, e.g. 256MB; empty: off, GOMEMLIMIT applies (PICBED_MEMORY_LIMIT)")
 	decodeWorkers := fs.String("decode-workers", env("DECODE_WORKERS", strconv.Itoa(runtime.NumCPU())), "images decoded at once; more uploads queue (PICBED_DECODE_WORKERS)")
 	stall := fs.String("upload-stall-timeout", env("UPLOAD_STALL_TIMEOUT", server.DefaultUploadStallTimeout.String()), "cut an upload body that sends under 16 KiB in this `duration`; 0: off (PICBED_UPLOAD_STALL_TIMEOUT)")
@@ -177,6 +181,9 @@ func parseServeFlags(args []string, stderr io.Writer) (Config, error) {
 	}
 	if cfg.URLUploads, err = strconv.ParseBool(*urlUploads); err != nil {
 		return Config{}, usageError{fmt.Sprintf("--url-uploads %q: want true or false", *urlUploads)}
+	}
+	if cfg.FloodLimits, err = server.ParseFloodLimits(*flood); err != nil {
+		return Config{}, usageError{fmt.Sprintf("--flood-limits %q: %v", *flood, err)}
 	}
 	for _, p := range strings.Split(*proxies, ",") {
 		if p = strings.TrimSpace(p); p == "" {
@@ -268,6 +275,7 @@ func run(ctx context.Context, cfg Config, stderr io.Writer) error {
 		Duplicates:     cfg.Duplicates,
 		URLUploads:     cfg.URLUploads,
 		DecodeWorkers:  cfg.DecodeWorkers,
+		FloodLimits:    &cfg.FloodLimits,
 
 		UploadStallTimeout: cfg.UploadStallTimeout,
 	}, st, uiFS(), log)

@@ -86,6 +86,15 @@ type Config struct {
 	// Fetcher fetches URL sources; nil means a fetcher that only dials public
 	// addresses. Tests replace it to reach loopback.
 	Fetcher *Fetcher
+	// FloodLimits are the per-address upload limits per minute, hour, day,
+	// week and month (spec 3.3); nil means DefaultFloodLimits, a zero
+	// FloodLimits no limits. Admins are exempt.
+	FloodLimits *FloodLimits
+	// MaxKeyFailures wrong API keys within KeyFailureWindow from one
+	// address block its API requests; 0 means DefaultMaxKeyFailures (in
+	// DefaultKeyFailureWindow), negative means never block.
+	MaxKeyFailures   int
+	KeyFailureWindow time.Duration
 }
 
 // Server serves picbed over HTTP.
@@ -100,6 +109,9 @@ type Server struct {
 	decode chan struct{}
 	fetch  *Fetcher
 	now    func() time.Time
+
+	keyFails *keyFailures
+	flood    *floodLimiter
 }
 
 // New returns a server over st. ui holds the embedded templates and static
@@ -146,6 +158,18 @@ func New(cfg Config, st *store.Store, ui fs.FS, log *slog.Logger) (*Server, erro
 	if s.fetch == nil {
 		s.fetch = NewFetcher()
 	}
+	floodLimits := DefaultFloodLimits
+	if cfg.FloodLimits != nil {
+		floodLimits = *cfg.FloodLimits
+	}
+	s.flood = newFloodLimiter(floodLimits)
+	if cfg.MaxKeyFailures == 0 {
+		cfg.MaxKeyFailures = DefaultMaxKeyFailures
+	}
+	if cfg.KeyFailureWindow <= 0 {
+		cfg.KeyFailureWindow = DefaultKeyFailureWindow
+	}
+	s.keyFails = newKeyFailures(cfg.MaxKeyFailures, cfg.KeyFailureWindow)
 	if s.fetch.Allow == nil {
 		s.fetch.Allow = IsPublicAddr
 	}

@@ -1,0 +1,347 @@
+package server
+
+import (
+	"fmt"
+	"net/http"
+	"net/netip"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+)
+
+// fakeClock is the only fake of these tests: limits are about time.
+type fakeClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func newFakeClock() *fakeClock {
+	return &fakeClock{t: time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)}
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *fakeClock) Add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// from makes a request come from ip, through the trusted proxy 127.0.0.1.
+func from(ip string) http.Header { return http.Header{"X-Forwarded-For": {ip}} }
+
+var viaLoopbackProxy = []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}
+
+func (h *testHost) imageCount(t *testing.T) int {
+	t.Helper()
+	u, err := h.store.UserByName("tester")
+	if err != nil {
+		t.Fatal(err)
+	}
+	imgs, err := h.store.Images(u.ID, 0, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(imgs)
+}
+
+func TestParseFloodLimits(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want FloodLimits
+		ok   bool
+	}{
+		{"50,500,1000,5000,10000", DefaultFloodLimits, true},
+		{" 1, 0 ,0,0, 2 ", FloodLimits{1, 0, 0, 0, 2}, true},
+		{"off", FloodLimits{}, true},
+		{"OFF", FloodLimits{}, true},
+		{"0,0,0,0,0", FloodLimits{}, true},
+		{"", FloodLimits{}, false},
+		{"50,500", FloodLimits{}, false},
+		{"50,500,1000,5000,10000,1", FloodLimits{}, false},
+		{"-1,0,0,0,0", FloodLimits{}, false},
+		{"x,0,0,0,0", FloodLimits{}, false},
+		{"70000,0,0,0,0", FloodLimits{}, false},
+	} {
+		got, err := ParseFloodLimits(tc.in)
+		if (err == nil) != tc.ok || got != tc.want {
+			t.Errorf("ParseFloodLimits(%q) = %v, %v; want %v ok=%v", tc.in, got, err, tc.want, tc.ok)
+		}
+		if tc.ok {
+			if again, err := ParseFloodLimits(got.String()); err != nil || again != got {
+				t.Errorf("%v does not survive String: %q", got, got.String())
+			}
+		}
+	}
+}
+
+func TestLimitKey(t *testing.T) {
+	for in, want := range map[string]string{
+		"192.0.2.7":                "192.0.2.7",
+		"::ffff:192.0.2.7":         "192.0.2.7",
+		"2001:db8:1:2:aaaa::1":     "2001:db8:1:2::/64",
+		"2001:db8:1:2:ffff::9%eth": "2001:db8:1:2::/64",
+		"2001:db8:1:3::1":          "2001:db8:1:3::/64",
+		"not an address":           "not an address",
+	} {
+		if got := limitKey(in); got != want {
+			t.Errorf("limitKey(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestFloodWindowsSlide(t *testing.T) {
+	clock := newFakeClock()
+	f := newFloodLimiter(FloodLimits{3, 5, 0, 0, 0})
+	for i := 0; i < 3; i++ {
+		if err := f.take("192.0.2.1", clock.Now()); err != nil {
+			t.Fatalf("upload %d: %v", i+1, err)
+		}
+		clock.Add(10 * time.Second)
+	}
+	if err := f.take("192.0.2.1", clock.Now()); err == nil || err.Message != "Flooding detected. You can only upload 3 images per minute" {
+		t.Fatalf("4th upload within a minute: %v", err)
+	}
+	if err := f.take("192.0.2.2", clock.Now()); err != nil {
+		t.Errorf("another address is limited too: %v", err)
+	}
+	// 61 s after the first upload it has left the minute window.
+	clock.Add(31 * time.Second)
+	if err := f.take("192.0.2.1", clock.Now()); err != nil {
+		t.Fatalf("a minute later: %v", err)
+	}
+	// A failed upload gives its count back.
+	at := clock.Now()
+	clock.Add(time.Minute)
+	if err := f.take("192.0.2.1", at.Add(time.Minute)); err != nil {
+		t.Fatalf("5th upload: %v", err)
+	}
+	f.undo("192.0.2.1", at.Add(time.Minute))
+	if err := f.take("192.0.2.1", clock.Now()); err != nil {
+		t.Fatalf("after an undo: %v", err)
+	}
+	if err := f.take("192.0.2.1", clock.Now()); err == nil || err.Message != "Flooding detected. You can only upload 5 images per hour" {
+		t.Fatalf("6th upload within an hour: %v", err)
+	}
+	clock.Add(time.Hour)
+	if err := f.take("192.0.2.1", clock.Now()); err != nil {
+		t.Fatalf("an hour later: %v", err)
+	}
+}
+
+func TestLimitersForgetBeyondTheirCap(t *testing.T) {
+	now := time.Now()
+	f := newFloodLimiter(FloodLimits{1, 0, 0, 0, 0})
+	k := newKeyFailures(1, time.Minute)
+	for i := 0; i < maxTrackedIPs+100; i++ {
+		ip := netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)}).String()
+		f.take(ip, now)
+		k.fail(ip, now)
+	}
+	if f.ips.len() != maxTrackedIPs || k.ips.len() != maxTrackedIPs {
+		t.Errorf("tracking %d and %d addresses, want at most %d", f.ips.len(), k.ips.len(), maxTrackedIPs)
+	}
+	// The newest are still limited, the oldest forgotten.
+	if f.take("10.0.39.115", now) == nil { // i = maxTrackedIPs+99
+		t.Error("newest address forgotten")
+	}
+	if f.take("10.0.0.0", now) != nil {
+		t.Error("oldest address still tracked")
+	}
+}
+
+func TestFloodLimitsOnTheAPI(t *testing.T) {
+	png := readTestdata(t, "small.png")
+	clock := newFakeClock()
+	h := newTestHost(t, Config{
+		FloodLimits:    &FloodLimits{3, 0, 0, 0, 0},
+		Duplicates:     DuplicatesAllow,
+		TrustedProxies: viaLoopbackProxy,
+	})
+	h.srv.now = clock.Now
+
+	// Failed uploads do not count.
+	for i := 0; i < 5; i++ {
+		if status, _, raw := h.post(t, nil, "x.png", []byte("not an image"), from("192.0.2.1")); status != 400 {
+			t.Fatalf("non-image: %d %s", status, raw)
+		}
+	}
+	for i := 0; i < 3; i++ {
+		if status, _, raw := h.post(t, nil, "a.png", png, from("192.0.2.1")); status != 200 {
+			t.Fatalf("upload %d: %d %s", i+1, status, raw)
+		}
+	}
+	before := h.imageCount(t)
+	status, _, raw := h.post(t, nil, "a.png", png, from("192.0.2.1"))
+	want := `{"status_code":400,"error":{"message":"Flooding detected. You can only upload 3 images per minute","code":130,"context":"Exception"},"status_txt":"Bad Request"}`
+	if status != 400 || string(raw) != want {
+		t.Errorf("4th upload: %d %s\nwant 400 %s", status, raw, want)
+	}
+	if n := h.imageCount(t); n != before {
+		t.Errorf("refused upload stored an image: %d -> %d", before, n)
+	}
+	// txt format: the bare message with HTTP 200, as every error.
+	if status, _, raw := h.post(t, map[string]string{"format": "txt"}, "a.png", png, from("192.0.2.1")); status != 200 || string(raw) != "Flooding detected. You can only upload 3 images per minute" {
+		t.Errorf("txt: %d %q", status, raw)
+	}
+	// Other addresses are not affected; an IPv6 /64 is one address.
+	if status, _, raw := h.post(t, nil, "a.png", png, from("192.0.2.2")); status != 200 {
+		t.Errorf("other address: %d %s", status, raw)
+	}
+	for i := 0; i < 3; i++ {
+		h.post(t, nil, "a.png", png, from(fmt.Sprintf("2001:db8::%d", i+1)))
+	}
+	if status, _, raw := h.post(t, nil, "a.png", png, from("2001:db8::ffff:1")); status != 400 {
+		t.Errorf("4th upload from the same /64: %d %s", status, raw)
+	}
+	clock.Add(61 * time.Second)
+	if status, _, raw := h.post(t, nil, "a.png", png, from("192.0.2.1")); status != 200 {
+		t.Errorf("a minute later: %d %s", status, raw)
+	}
+
+	// Admins are exempt.
+	admin, err := h.store.CreateUser("boss", "password1", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	adminKey, _, err := h.store.CreateAPIKey(admin.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 5; i++ {
+		if status, _, raw := h.post(t, map[string]string{"key": adminKey}, "a.png", png, from("192.0.2.1")); status != 200 {
+			t.Fatalf("admin upload %d: %d %s", i+1, status, raw)
+		}
+	}
+}
+
+// TestFloodLimitHoldsUnderConcurrency sends more uploads at once than the
+// limit: exactly the limit succeed.
+func TestFloodLimitHoldsUnderConcurrency(t *testing.T) {
+	png := readTestdata(t, "small.png")
+	h := newTestHost(t, Config{FloodLimits: &FloodLimits{0, 4, 0, 0, 0}, Duplicates: DuplicatesAllow})
+	var wg sync.WaitGroup
+	statuses := make(chan int, 12)
+	for i := 0; i < 12; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			status, _, _ := h.post(t, nil, "a.png", png, nil)
+			statuses <- status
+		}()
+	}
+	wg.Wait()
+	close(statuses)
+	ok := 0
+	for s := range statuses {
+		if s == 200 {
+			ok++
+		}
+	}
+	if ok != 4 || h.imageCount(t) != 4 {
+		t.Errorf("%d uploads succeeded, %d stored, want 4", ok, h.imageCount(t))
+	}
+}
+
+func TestDefaultFloodLimitAndOff(t *testing.T) {
+	png := readTestdata(t, "small.png")
+	for _, tc := range []struct {
+		name   string
+		limits *FloodLimits
+		want   string
+	}{
+		{"default is 50 per minute", nil, "Flooding detected. You can only upload 50 images per minute"},
+		{"off", &FloodLimits{}, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newTestHost(t, Config{FloodLimits: tc.limits, Duplicates: DuplicatesAllow})
+			for i := 0; i < 50; i++ {
+				if status, _, raw := h.post(t, nil, "a.png", png, nil); status != 200 {
+					t.Fatalf("upload %d: %d %s", i+1, status, raw)
+				}
+			}
+			status, doc, raw := h.post(t, nil, "a.png", png, nil)
+			if tc.want == "" {
+				if status != 200 {
+					t.Errorf("51st upload with limits off: %d %s", status, raw)
+				}
+				return
+			}
+			if msg, code := errorOf(t, doc, raw); msg != tc.want || code != 130 {
+				t.Errorf("51st upload: %q %v", msg, code)
+			}
+		})
+	}
+}
+
+func TestFailedKeysBlockTheAddress(t *testing.T) {
+	png := readTestdata(t, "small.png")
+	clock := newFakeClock()
+	h := newTestHost(t, Config{TrustedProxies: viaLoopbackProxy, FloodLimits: &FloodLimits{}})
+	h.srv.now = clock.Now
+	wrong := "pb_" + "0123456789012345678901234567890123456789"
+	withKey := func(ip, key string) http.Header {
+		hdr := from(ip)
+		hdr.Set("X-API-Key", key)
+		return hdr
+	}
+	// Requests without a key are no guesses: they never count.
+	for i := 0; i < 2*DefaultMaxKeyFailures; i++ {
+		h.post(t, map[string]string{"key": ""}, "a.png", png, from("192.0.2.1"))
+	}
+	for i := 0; i < DefaultMaxKeyFailures; i++ {
+		status, doc, raw := h.post(t, nil, "a.png", png, withKey("192.0.2.1", wrong))
+		if msg, _ := errorOf(t, doc, raw); status != 400 || msg != "Invalid API v1 key." {
+			t.Fatalf("wrong key %d: %d %s", i+1, status, raw)
+		}
+		// A right key between the wrong ones is not slowed down.
+		if i == DefaultMaxKeyFailures-2 {
+			if status, _, raw := h.post(t, nil, "a.png", png, withKey("192.0.2.1", h.key)); status != 200 {
+				t.Fatalf("right key before the limit: %d %s", status, raw)
+			}
+		}
+		clock.Add(time.Second)
+	}
+	// Now everything from that address is refused, the right key too,
+	// and a body key is not even read.
+	want := `{"status_code":400,"error":{"message":"Too many failed API key attempts. Try again later.","code":100,"context":"Exception"},"status_txt":"Bad Request"}`
+	for _, hdr := range []http.Header{withKey("192.0.2.1", h.key), withKey("192.0.2.1", wrong), from("192.0.2.1")} {
+		req, _ := http.NewRequest("POST", h.http.URL+"/api/1/upload", nil)
+		req.Header = hdr
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var buf [512]byte
+		n, _ := resp.Body.Read(buf[:])
+		resp.Body.Close()
+		if resp.StatusCode != 400 || string(buf[:n]) != want {
+			t.Errorf("blocked address: %d %s", resp.StatusCode, buf[:n])
+		}
+		if ra, err := strconv.Atoi(resp.Header.Get("Retry-After")); err != nil || ra < 1 || ra > int(DefaultKeyFailureWindow/time.Second) {
+			t.Errorf("Retry-After %q", resp.Header.Get("Retry-After"))
+		}
+	}
+	// Other addresses keep working.
+	if status, _, raw := h.post(t, nil, "a.png", png, withKey("192.0.2.2", h.key)); status != 200 {
+		t.Errorf("other address: %d %s", status, raw)
+	}
+	// Once the first failure is older than the window, the address is let
+	// in again; one more failure blocks it again (the other nine are still
+	// in the window).
+	clock.Add(DefaultKeyFailureWindow - DefaultMaxKeyFailures*time.Second + time.Second/2)
+	if status, _, raw := h.post(t, nil, "a.png", png, withKey("192.0.2.1", h.key)); status != 200 {
+		t.Errorf("after the window: %d %s", status, raw)
+	}
+	h.post(t, nil, "a.png", png, withKey("192.0.2.1", wrong))
+	if status, doc, raw := h.post(t, nil, "a.png", png, withKey("192.0.2.1", h.key)); status != 400 {
+		t.Errorf("one more failure: %d %s", status, raw)
+	} else if msg, _ := errorOf(t, doc, raw); msg != errKeyFailures.Message {
+		t.Errorf("one more failure: %q", msg)
+	}
+}
