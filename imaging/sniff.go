@@ -70,7 +70,14 @@ func unsupportedImage(head []byte) string {
 		return name
 	}
 	if kind, err := filetype.Image(head); err == nil && kind != filetype.Unknown {
-		return kind.MIME.Value
+		switch kind.MIME.Value {
+		case "image/jpeg", "image/png", "image/gif", "image/webp", "image/bmp":
+			// An accepted format whose stricter checks in sniff failed: filetype
+			// matches on 2-4 bytes ("BM" text, a cut-off "\x89PNG"). Not a
+			// refused format, just not an image.
+		default:
+			return kind.MIME.Value
+		}
 	}
 	magics := []struct {
 		prefix string
