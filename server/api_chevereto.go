@@ -33,6 +33,9 @@ type apiRequest struct {
 	file *receivedFile
 	// imgbb is set when the upload came in the ImgBB alias field "image".
 	imgbb bool
+	// bodyRead lifts the slow-body guard once the body is in (see
+	// guardSlowBody); a refused body keeps it while it is drained.
+	bodyRead func()
 }
 
 // receivedFile is an upload written to a staging file while it streamed in.
@@ -65,8 +68,11 @@ const maxDrainBytes = 64 << 20
 // handleAPIUpload answers POST|GET /api/1/upload[/] (spec section 1).
 func (s *Server) handleAPIUpload(c echo.Context) error {
 	r := c.Request()
-	body := r.Body // the raw body, before any limit wraps it
-	req := &apiRequest{method: r.Method, fields: map[string]string{}}
+	req := &apiRequest{method: r.Method, fields: map[string]string{}, bodyRead: func() {}}
+	if r.Method == http.MethodPost {
+		req.bodyRead = s.guardSlowBody(c.Response(), r)
+	}
+	body := r.Body // before any size limit wraps it; drained through the guard
 	for k, v := range r.URL.Query() {
 		if len(v) > 0 {
 			req.fields[k] = v[0]
@@ -133,13 +139,12 @@ func (s *Server) apiUpload(c echo.Context, req *apiRequest) (store.Image, store.
 		}
 	}
 	if r.Method == http.MethodPost {
-		release := s.guardSlowBody(c.Response(), r)
 		err := s.parseAPIBody(r, req, up, auth)
-		release()
 		if err != nil {
 			return store.Image{}, user, err
 		}
 	}
+	req.bodyRead()
 	if err := auth(req.get("key")); err != nil {
 		return store.Image{}, user, err
 	}
@@ -467,6 +472,8 @@ func parseExpiration(v string) (time.Duration, bool) {
 			return maxExpiry, true
 		}
 		return time.Duration(n) * time.Second, true
+	} else if errors.Is(err, strconv.ErrRange) && v[0] != '-' {
+		return maxExpiry, true // more seconds than int64 holds: clamp, like any other huge value
 	}
 	v = strings.ToUpper(v)
 	if !strings.HasPrefix(v, "P") || len(v) < 3 {
@@ -512,7 +519,11 @@ func parseExpiration(v string) (time.Duration, bool) {
 			default:
 				return 0, false
 			}
-			total += time.Duration(n) * unit
+			if time.Duration(n) > maxExpiry/unit {
+				total = maxExpiry // n*unit would overflow
+			} else {
+				total += time.Duration(n) * unit
+			}
 			if total > maxExpiry {
 				total = maxExpiry
 			}
