@@ -74,7 +74,9 @@ func (s *Server) ingest(ctx context.Context, up *store.Upload, src *receivedFile
 		title = truncateRunes(cleanText(res.Title, false), maxTitleRunes)
 	}
 	if title == "" {
-		title = truncateRunes(titleFromName(sourceName), maxTitleRunes)
+		// The client's file name is as untrusted as a title field: no control
+		// or bidi characters (an RTL override would fake the extension).
+		title = truncateRunes(cleanText(titleFromName(sourceName), false), maxTitleRunes)
 	}
 	img := store.Image{
 		OwnerID:          p.owner.ID,
