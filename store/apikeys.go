@@ -158,6 +158,11 @@ func (s *Store) AuthAPIKey(key string) (User, APIKey, error) {
 			return User{}, APIKey{}, unauthorized
 		}
 	}
+	// The lookup below compares SHA-256(key) with stored digests in
+	// non-constant time; that timing depends only on the digest of the
+	// caller's own guess, from which no stored key's bytes can be learnt
+	// (finding a key with a given digest prefix is a preimage search). The
+	// checks above reveal only the public key format.
 	sum := hashKey(key)
 	var (
 		krec keyRecord
