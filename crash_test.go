@@ -439,9 +439,11 @@ func TestCrashConsistency(t *testing.T) {
 }
 
 // TestDiskFull fills a 2 MB tmpfs data dir with uploads until picbed answers
-// Chevereto's "No space left on storage" (104), checks that the refused
-// uploads left nothing behind, frees space with a delete link and uploads
-// again. It needs root to mount the tmpfs and skips otherwise, unless
+// Chevereto's "No space left on storage" (104), fills the rest with 4 KiB
+// filler files and gives them back one by one with uploads in between (so
+// the disk runs out in each variant write and in the bbolt commit), checks
+// that the refused uploads left no file and no record behind, frees space
+// with a delete link and uploads again. It needs root to mount the tmpfs and skips otherwise, unless
 // PICBED_REQUIRE_ROOT_TESTS=1 (CI) makes that a failure.
 func TestDiskFull(t *testing.T) {
 	skip := t.Skipf
@@ -499,10 +501,8 @@ func TestDiskFull(t *testing.T) {
 		return false
 	}
 	refused := 0
-	// Large incompressible images first, then small ones into the gaps, so
-	// that the disk fills at every step an upload takes: the received
-	// bytes, the stored variants and the database commit.
-	for _, name := range []string{"noise300.png", "image.bmp", "photo.jpg", "image.webp", "photo.png", "small.png", "small.jpg"} {
+	// Large incompressible images until the first refusal.
+	for _, name := range []string{"noise300.png"} {
 		for range 100 {
 			if try(name) {
 				refused++
@@ -513,7 +513,36 @@ func TestDiskFull(t *testing.T) {
 	if refused == 0 || len(l.images) == 0 {
 		t.Fatalf("%d uploads stored, %d refused: the disk never filled", len(l.images), refused)
 	}
-	t.Logf("disk full after %d uploads; %d refused with code 104", len(l.images), refused)
+	// Squeeze: take what is left with 4 KiB filler files (outside the data
+	// dir), then give them back one at a time with a small upload after
+	// each, so that the disk runs out at each step in turn: the received
+	// bytes, each variant, the database commit.
+	fillDir := filepath.Join(mnt, "filler")
+	if err := os.Mkdir(fillDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	var fillers []string
+	for i := 0; ; i++ {
+		p := filepath.Join(fillDir, strconv.Itoa(i))
+		if err := os.WriteFile(p, make([]byte, 4096), 0o644); err != nil {
+			os.Remove(p)
+			break
+		}
+		fillers = append(fillers, p)
+	}
+	squeezed := 0
+	for _, p := range fillers {
+		if err := os.Remove(p); err != nil {
+			t.Fatal(err)
+		}
+		for _, name := range []string{"small.jpg", "small.png"} {
+			if try(name) {
+				squeezed++
+			}
+		}
+	}
+	refused += squeezed
+	t.Logf("disk full: %d uploads stored, %d refused with code 104 (%d while %d filler pages were given back one by one)", len(l.images), refused, squeezed, len(fillers))
 
 	// Exactly the answered files are on disk: no partial file of a refusal.
 	want := map[string]bool{}
