@@ -559,7 +559,7 @@ func (s *Store) DeleteImage(id uint64) error {
 	if err != nil {
 		return wrap(err, "delete image %d", id)
 	}
-	s.removeImageFiles(img)
+	s.removeOrDeferFiles(img)
 	return nil
 }
 

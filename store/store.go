@@ -105,6 +105,15 @@ type Store struct {
 	touchMu sync.Mutex
 	touched map[uint64]time.Time
 
+	// backups counts backups in progress. While it is not zero,
+	// DeleteImage commits the record deletion but leaves the files to
+	// endBackup (deferred), so that a backup finds every file its snapshot
+	// names and no new upload can take a deleted file's name. Guarded by
+	// fileMu, like deferred and deferMarked.
+	backups     int
+	deferred    []Image
+	deferMarked bool // meta full_sweep was set for the deferred files
+
 	// dirty is set when a file could not be removed; Close then does not
 	// declare a clean shutdown, so the next Open sweeps.
 	dirty atomic.Bool
