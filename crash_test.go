@@ -394,7 +394,7 @@ func TestCrashConsistency(t *testing.T) {
 	t.Logf("seed %d, %d kills, %d workers", seed, kills, workers)
 	rng := rand.New(rand.NewPCG(seed, 1))
 	start := time.Now()
-	orphans, leftTmp := 0, 0
+	orphans, leftTmp, startKills := 0, 0, 0
 	for i := range kills {
 		// --duplicates allow: every answered upload is its own image, so a
 		// delete of one never takes another's record with it.
@@ -416,6 +416,20 @@ func TestCrashConsistency(t *testing.T) {
 		close(stop)
 		wg.Wait()
 
+		if i%4 == 3 {
+			// Now and then a second kill lands in the next start-up itself,
+			// while it empties tmp/ and sweeps what the first one left.
+			cmd := exec.Command(picbedBin, "serve", "--addr", "127.0.0.1:0", "--data", data)
+			cmd.Env = cleanEnv()
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(time.Duration(rng.IntN(30)) * time.Millisecond)
+			cmd.Process.Kill()
+			cmd.Wait()
+			startKills++
+		}
+
 		dc := checkDataDir(t, data, "crash")
 		present := checkAnswered(t, data, l, dc.records)
 		orphans += dc.orphans
@@ -434,8 +448,8 @@ func TestCrashConsistency(t *testing.T) {
 	}
 	in := startPicbed(t, data)
 	served := fetchAnswered(t, in.base, l)
-	t.Logf("survived %d kills in %s: %d uploads and %d deletes answered, %d images served with their md5 at the end; kills left %d staging files and %d orphan files, all cleaned at start",
-		kills, time.Since(start).Round(time.Second), l.uploads, l.deletes, served, leftTmp, orphans)
+	t.Logf("survived %d kills under load and %d during start-up in %s: %d uploads and %d deletes answered, %d images served with their md5 at the end; kills left %d staging files and %d orphan files, all cleaned at start",
+		kills, startKills, time.Since(start).Round(time.Second), l.uploads, l.deletes, served, leftTmp, orphans)
 }
 
 // TestDiskFull fills a 2 MB tmpfs data dir with uploads until picbed answers
