@@ -82,16 +82,16 @@ func FuzzAPIBody(f *testing.F) {
 		if err != nil {
 			f.Fatal(err)
 		}
-		f.Add(uint8(withKey|0), "", multipartSeed(map[string]string{"title": "t<b>", "width": "20", "expiration": "PT5M", "tags": "a,b"}, name, b))
+		f.Add(uint8(withKey), "", multipartSeed(map[string]string{"title": "t<b>", "width": "20", "expiration": "PT5M", "tags": "a,b"}, name, b))
 		f.Add(uint8(withKey|1), "format=txt", []byte("source="+url.QueryEscape(base64.StdEncoding.EncodeToString(b))+"&nsfw=1"))
-		f.Add(uint8(withKey|0), "format=redirect", multipartSeed(map[string]string{"source": base64.StdEncoding.EncodeToString(b)}, "", nil))
+		f.Add(uint8(withKey), "format=redirect", multipartSeed(map[string]string{"source": base64.StdEncoding.EncodeToString(b)}, "", nil))
 	}
 	for _, name := range []string{"gif-bomb-50000x50000.gif", "png-truncated.png", "jpeg-polyglot-zip.jpg", "webp-lossless.webp"} {
 		b, err := os.ReadFile(filepath.Join("..", "imaging", "testdata", name))
 		if err != nil {
 			f.Fatal(err)
 		}
-		f.Add(uint8(withKey|0), "", multipartSeed(nil, name, b))
+		f.Add(uint8(withKey), "", multipartSeed(nil, name, b))
 	}
 	f.Add(uint8(0), "key=nope", multipartSeed(map[string]string{"key": "x"}, "a.png", []byte("x")))
 	f.Add(uint8(withKey|2), "", []byte("--x\r\n"))
