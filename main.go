@@ -63,6 +63,8 @@ Usage:
   picbed key create NAME              print a new API key for user NAME
   picbed key list NAME                list NAME's keys (id, prefix, dates)
   picbed key revoke NAME KEYID        revoke one key (id or prefix)
+  picbed backup FILE [--gzip]         consistent backup, also while serving
+  picbed restore FILE                 unpack a backup into an empty --data dir
 
 Every command takes --data DIR (PICBED_DATA, default ./data). The user and
 key commands work whether or not a server is running on that data dir.
@@ -87,6 +89,10 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 			return usageError{"missing " + cmd + " subcommand\n\n" + usage}
 		}
 		return runAdmin(cmd+" "+args[0], args[1:], stdin, stdout, stderr)
+	case "backup":
+		return runBackup(args, stdout, stderr)
+	case "restore":
+		return runRestore(args, stdin, stdout, stderr)
 	case "help":
 		fmt.Fprint(stdout, usage)
 		return nil

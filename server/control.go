@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -23,6 +24,8 @@ type Admin interface {
 	CreateKey(user string) (key string, k store.APIKey, err error)
 	ListKeys(user string) ([]store.APIKey, error)
 	RevokeKey(user, keyRef string) error
+	// Backup writes a consistent backup of the data dir to w (store.Backup).
+	Backup(w io.Writer) (store.BackupInfo, error)
 }
 
 // LocalAdmin implements Admin on an open store.
@@ -106,6 +109,10 @@ func ControlHandler(a Admin) http.Handler {
 		var req controlRequest
 		if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10)).Decode(&req); err != nil {
 			http.Error(w, "bad request", http.StatusBadRequest)
+			return
+		}
+		if req.Op == "backup" {
+			serveBackup(w, a)
 			return
 		}
 		var resp controlResponse
