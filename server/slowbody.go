@@ -25,10 +25,19 @@ type stallGuard struct {
 	timeout time.Duration
 	bound   time.Time
 	n       int64 // bytes since the deadline last moved
+	ended   bool  // a Read failed or hit EOF: hands off the deadline
 }
 
 func (g *stallGuard) Read(p []byte) (int, error) {
 	n, err := g.ReadCloser.Read(p)
+	if err != nil {
+		// At EOF net/http starts its background read and clears the
+		// deadline; moving it now would make that read time out, which
+		// cancels the request's context (and an upload queued for a
+		// decode slot with it).
+		g.ended = true
+		return n, err
+	}
 	if g.n += int64(n); g.n >= MinBodyProgress {
 		g.n = 0
 		g.rc.SetReadDeadline(earlier(time.Now().Add(g.timeout), g.bound))
@@ -38,9 +47,9 @@ func (g *stallGuard) Read(p []byte) (int, error) {
 
 // guardSlowBody installs a stallGuard on r.Body when the stall timeout is
 // on and the connection supports read deadlines. The returned func must be
-// called once the body has been read: it puts the deadline back to the
-// whole-request bound, so that an upload waiting for a decode slot is not
-// cancelled by net/http's background read hitting a stall deadline.
+// called once the body has been read: unless the body already ended, it puts
+// the deadline back to the whole-request bound, so that a stall deadline
+// cannot fire while the upload waits for a decode slot.
 func (s *Server) guardSlowBody(w http.ResponseWriter, r *http.Request) (release func()) {
 	if s.cfg.UploadStallTimeout <= 0 {
 		return func() {}
@@ -51,8 +60,13 @@ func (s *Server) guardSlowBody(w http.ResponseWriter, r *http.Request) (release 
 	if err := rc.SetReadDeadline(earlier(now.Add(s.cfg.UploadStallTimeout), bound)); err != nil {
 		return func() {} // not a net/http connection (e.g. a test recorder)
 	}
-	r.Body = &stallGuard{ReadCloser: r.Body, rc: rc, timeout: s.cfg.UploadStallTimeout, bound: bound}
-	return func() { rc.SetReadDeadline(bound) }
+	g := &stallGuard{ReadCloser: r.Body, rc: rc, timeout: s.cfg.UploadStallTimeout, bound: bound}
+	r.Body = g
+	return func() {
+		if !g.ended {
+			rc.SetReadDeadline(bound)
+		}
+	}
 }
 
 func earlier(a, b time.Time) time.Time {
