@@ -354,3 +354,41 @@ func TestSlowClients(t *testing.T) {
 		t.Errorf("normal requests during the slow-client attack: %d ok, %d failed: %v", ok.Load(), failed.Load(), failures)
 	}
 }
+
+// TestMemoryFlags: --memory-limit and --decode-workers reach the runtime
+// and the server (the start-up line reports both), GOMEMLIMIT keeps working
+// without the flag, and bad values are refused.
+func TestMemoryFlags(t *testing.T) {
+	data := t.TempDir()
+	// startPicbed returns on seeing the line in the pipe, maybe just before
+	// it reaches the log buffer.
+	logged := func(in *instance, s string) bool {
+		for range 100 {
+			if strings.Contains(in.log.String(), s) {
+				return true
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		return false
+	}
+	in := startPicbed(t, data, "--memory-limit", "256MB", "--decode-workers", "3")
+	if !logged(in, "decode_workers=3 memory_limit=256000000") {
+		t.Errorf("start-up line lacks the budget:\n%s", in.log)
+	}
+	in.stop()
+	t.Setenv("GOMEMLIMIT", "300MiB")
+	in = startPicbed(t, data)
+	if !logged(in, fmt.Sprintf("memory_limit=%d", 300<<20)) {
+		t.Errorf("GOMEMLIMIT=300MiB not in effect:\n%s", in.log)
+	}
+	in.stop()
+	for _, args := range [][]string{
+		{"--decode-workers", "0"}, {"--decode-workers", "many"},
+		{"--memory-limit", "lots"}, {"--memory-limit", "0"},
+		{"--upload-stall-timeout", "-1s"}, {"--upload-stall-timeout", "30"},
+	} {
+		if _, err := picbedErr("", append([]string{"serve", "--data", data, "--addr", "127.0.0.1:0"}, args...)...); err == nil || !strings.Contains(err.Error(), args[0]) {
+			t.Errorf("serve %s: %v, want a refusal naming the flag", strings.Join(args, " "), err)
+		}
+	}
+}
