@@ -116,7 +116,7 @@ func walkJPEG(src io.ReaderAt, size int64, full bool) (*jpegLayout, error) {
 			return nil, fmt.Errorf("%w: jpeg: too many markers", ErrInvalid)
 		}
 		var m byte
-		start := cr.off
+		var start int64
 		if pending >= 0 {
 			m, start = byte(pending), cr.off-2
 			pending = -1
