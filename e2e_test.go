@@ -87,7 +87,9 @@ func startPicbed(t testing.TB, data string, args ...string) *instance {
 	cmd.Env = cleanEnv()
 	pr, pw := io.Pipe()
 	logBuf := &lockedBuffer{}
-	cmd.Stderr = io.MultiWriter(pw, logBuf)
+	// The log buffer first: once the scanner sees the listening line, the
+	// buffer already holds it.
+	cmd.Stderr = io.MultiWriter(logBuf, pw)
 	cmd.Stdout = logBuf
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
