@@ -103,28 +103,14 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 // Config is picbed's whole configuration, from flags with PICBED_*
 // environment fallbacks. Defaults run out of the box.
 type Config struct {
-	Addr           string
-	Data           string
-	BaseURL        string
-	ImageBaseURL   string
-	TrustedProxies []netip.Prefix
-	MaxUpload      int64
-	MaxPixels      int
-	EXIF           imaging.EXIFPolicy
-	Duplicates     server.DuplicatePolicy
-	URLUploads     bool
-	LogLevel       slog.Level
-	// FloodLimits are the per-address uploads per minute, hour, day, week
-	// and month (Chevereto's flood protection); zero values are no limit.
-	FloodLimits server.FloodLimits
+	Addr     string
+	Data     string
+	LogLevel slog.Level
 	// MemoryLimit is the Go runtime's soft memory limit in bytes
 	// (debug.SetMemoryLimit); 0 leaves it alone, so GOMEMLIMIT applies.
 	MemoryLimit int64
-	// DecodeWorkers bounds concurrent image decodes; more uploads queue.
-	DecodeWorkers int
-	// UploadStallTimeout cuts an upload body that delivers less than
-	// server.MinBodyProgress bytes in this long; 0 turns the guard off.
-	UploadStallTimeout time.Duration
+	// Server is the HTTP side's configuration, passed to server.New as is.
+	Server server.Config
 }
 
 // env returns the PICBED_ variable name, or def when it is unset.
@@ -163,34 +149,36 @@ func parseServeFlags(args []string, stderr io.Writer) (Config, error) {
 	if fs.NArg() > 0 {
 		return Config{}, usageError{fmt.Sprintf("unexpected argument %q", fs.Arg(0))}
 	}
-	cfg := Config{Addr: *addr, Data: *data, BaseURL: *baseURL, ImageBaseURL: *imageBase}
+	cfg := Config{Addr: *addr, Data: *data, Server: server.Config{BaseURL: *baseURL, ImageBaseURL: *imageBase}}
 	var err error
-	if cfg.MaxUpload, err = parseBytes(*maxUpload); err != nil || cfg.MaxUpload <= 0 {
+	if cfg.Server.MaxUpload, err = parseBytes(*maxUpload); err != nil || cfg.Server.MaxUpload <= 0 {
 		return Config{}, usageError{fmt.Sprintf("--max-upload %q: want a size such as 25MB", *maxUpload)}
 	}
-	if cfg.MaxPixels, err = strconv.Atoi(*maxPixels); err != nil || cfg.MaxPixels <= 0 {
+	if cfg.Server.MaxPixels, err = strconv.Atoi(*maxPixels); err != nil || cfg.Server.MaxPixels <= 0 {
 		return Config{}, usageError{fmt.Sprintf("--max-pixels %q: want a positive number", *maxPixels)}
 	}
 	switch *exif {
 	case "strip":
-		cfg.EXIF = imaging.StripEXIF
+		cfg.Server.EXIF = imaging.StripEXIF
 	case "keep":
-		cfg.EXIF = imaging.KeepEXIF
+		cfg.Server.EXIF = imaging.KeepEXIF
 	default:
 		return Config{}, usageError{fmt.Sprintf("--exif %q: want strip or keep", *exif)}
 	}
 	switch p := server.DuplicatePolicy(*dups); p {
 	case server.DuplicatesReuse, server.DuplicatesReject, server.DuplicatesAllow:
-		cfg.Duplicates = p
+		cfg.Server.Duplicates = p
 	default:
 		return Config{}, usageError{fmt.Sprintf("--duplicates %q: want reuse, reject or allow", *dups)}
 	}
-	if cfg.URLUploads, err = strconv.ParseBool(*urlUploads); err != nil {
+	if cfg.Server.URLUploads, err = strconv.ParseBool(*urlUploads); err != nil {
 		return Config{}, usageError{fmt.Sprintf("--url-uploads %q: want true or false", *urlUploads)}
 	}
-	if cfg.FloodLimits, err = server.ParseFloodLimits(*flood); err != nil {
+	flimits, err := server.ParseFloodLimits(*flood)
+	if err != nil {
 		return Config{}, usageError{fmt.Sprintf("--flood-limits %q: %v", *flood, err)}
 	}
+	cfg.Server.FloodLimits = &flimits
 	for _, p := range strings.Split(*proxies, ",") {
 		if p = strings.TrimSpace(p); p == "" {
 			continue
@@ -204,9 +192,9 @@ func parseServeFlags(args []string, stderr io.Writer) (Config, error) {
 		if err != nil {
 			return Config{}, usageError{fmt.Sprintf("--trusted-proxies: %q is not a CIDR", p)}
 		}
-		cfg.TrustedProxies = append(cfg.TrustedProxies, pfx.Masked())
+		cfg.Server.TrustedProxies = append(cfg.Server.TrustedProxies, pfx.Masked())
 	}
-	for name, u := range map[string]string{"--base-url": cfg.BaseURL, "--image-base-url": cfg.ImageBaseURL} {
+	for name, u := range map[string]string{"--base-url": cfg.Server.BaseURL, "--image-base-url": cfg.Server.ImageBaseURL} {
 		if u != "" && !strings.HasPrefix(u, "http://") && !strings.HasPrefix(u, "https://") {
 			return Config{}, usageError{fmt.Sprintf("%s %q: want an http:// or https:// URL", name, u)}
 		}
@@ -219,10 +207,10 @@ func parseServeFlags(args []string, stderr io.Writer) (Config, error) {
 			return Config{}, usageError{fmt.Sprintf("--memory-limit %q: want a size such as 256MB", *memLimit)}
 		}
 	}
-	if cfg.DecodeWorkers, err = strconv.Atoi(*decodeWorkers); err != nil || cfg.DecodeWorkers <= 0 {
+	if cfg.Server.DecodeWorkers, err = strconv.Atoi(*decodeWorkers); err != nil || cfg.Server.DecodeWorkers <= 0 {
 		return Config{}, usageError{fmt.Sprintf("--decode-workers %q: want a positive number", *decodeWorkers)}
 	}
-	if cfg.UploadStallTimeout, err = time.ParseDuration(*stall); err != nil || cfg.UploadStallTimeout < 0 {
+	if cfg.Server.UploadStallTimeout, err = time.ParseDuration(*stall); err != nil || cfg.Server.UploadStallTimeout < 0 {
 		return Config{}, usageError{fmt.Sprintf("--upload-stall-timeout %q: want a duration such as 30s, or 0", *stall)}
 	}
 	return cfg, nil
@@ -271,20 +259,7 @@ func run(ctx context.Context, cfg Config, stderr io.Writer) error {
 		return err
 	}
 	defer st.Close()
-	srv, err := server.New(server.Config{
-		BaseURL:        cfg.BaseURL,
-		ImageBaseURL:   cfg.ImageBaseURL,
-		TrustedProxies: cfg.TrustedProxies,
-		MaxUpload:      cfg.MaxUpload,
-		MaxPixels:      cfg.MaxPixels,
-		EXIF:           cfg.EXIF,
-		Duplicates:     cfg.Duplicates,
-		URLUploads:     cfg.URLUploads,
-		DecodeWorkers:  cfg.DecodeWorkers,
-		FloodLimits:    &cfg.FloodLimits,
-
-		UploadStallTimeout: cfg.UploadStallTimeout,
-	}, st, uiFS(), log)
+	srv, err := server.New(cfg.Server, st, uiFS(), log)
 	if err != nil {
 		return err
 	}
@@ -310,7 +285,7 @@ func run(ctx context.Context, cfg Config, stderr io.Writer) error {
 	defer cln.Close()
 
 	log.Info("picbed listening", slog.String("addr", ln.Addr().String()), slog.String("data", cfg.Data),
-		slog.Int("decode_workers", cfg.DecodeWorkers), slog.Int64("memory_limit", debug.SetMemoryLimit(-1)))
+		slog.Int("decode_workers", cfg.Server.DecodeWorkers), slog.Int64("memory_limit", debug.SetMemoryLimit(-1)))
 	err = srv.Serve(ctx, ln, shutdownGrace)
 	log.Info("picbed stopped")
 	return err

@@ -80,7 +80,11 @@ func (s *Server) handleAPIUpload(c echo.Context) error {
 	}
 	img, user, err := s.apiUpload(c, req)
 	if err != nil {
-		io.CopyN(io.Discard, body, maxDrainBytes)
+		// An address blocked for guessing keys gets no drain: its refusal
+		// is the one answer it should not be spent bandwidth on.
+		if !errors.Is(err, errKeyFailures) {
+			io.CopyN(io.Discard, body, maxDrainBytes)
+		}
 		s.writeAPIError(c.Response(), req.format(), s.toAPIError(err))
 		return nil
 	}
