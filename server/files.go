@@ -1,23 +1,48 @@
 package server
 
 import (
+	"container/list"
 	"errors"
+	"io"
 	"io/fs"
 	"net/http"
 	"os"
 	"strconv"
 	"strings"
+	"sync"
+	"time"
+
+	"picbed/store"
 )
 
 // fileServer serves the image tree: /images/YYYY/MM/DD/NAME.EXT and its
 // .th/.md siblings. It writes straight to net/http's response writer with an
-// *os.File, so the body goes out through sendfile, and lets
-// http.ServeContent answer Range, HEAD, If-None-Match and If-Modified-Since.
+// *os.File, so the body goes out through sendfile.
+//
+// Stored files never change in place (a new upload gets a new name), so the
+// metadata of a file and the header values derived from it are kept in a
+// small LRU cache (fileMeta): a conditional request that matches is answered
+// 304 without any system call on the file, a plain GET opens the file but
+// skips the Stat, and HEAD touches nothing. Files do get deleted, so the
+// server calls forgetImage after every store.DeleteImage, and an entry also
+// expires after fileCacheTTL as a backstop (for deletions that bypass the
+// server, e.g. the store used directly).
 type fileServer struct {
-	dir string
+	dir   string
+	cache *fileCache
 }
 
-func newFileServer(dir string) *fileServer { return &fileServer{dir: dir} }
+func newFileServer(dir string) *fileServer {
+	return &fileServer{dir: dir, cache: newFileCache(fileCacheEntries, fileCacheTTL)}
+}
+
+const (
+	// fileCacheEntries bounds the metadata cache: about 300 bytes an entry.
+	fileCacheEntries = 4096
+	// fileCacheTTL is how long an entry is believed without looking at the
+	// disk again.
+	fileCacheTTL = 10 * time.Second
+)
 
 // imageTypes maps the stored extensions, which were chosen by sniffing the
 // content at upload, to their Content-Type. Nothing else is ever served.
@@ -27,6 +52,16 @@ var imageTypes = map[string]string{
 	"gif":  "image/gif",
 	"webp": "image/webp",
 }
+
+// Header values shared by every image answer. net/http only reads them; the
+// slices are never modified.
+var (
+	hdrCacheControl = []string{"public, max-age=31536000, immutable"}
+	hdrNoSniff      = []string{"nosniff"}
+	hdrCSP          = []string{"sandbox"}
+	hdrCORP         = []string{"cross-origin"}
+	hdrAcceptRanges = []string{"bytes"}
+)
 
 // cleanImagePath checks that p (after /images/) has the exact shape of a
 // stored file, "YYYY/MM/DD/NAME.EXT", so no other file of the data dir can
@@ -61,6 +96,39 @@ func cleanImagePath(p string) (ext string, ok bool) {
 	return ext, true
 }
 
+// fileMeta is what the cache keeps of one file: its size and modification
+// time and the header values made from them.
+type fileMeta struct {
+	size    int64
+	modTime time.Time
+	etag    string // strong validator, with its quotes
+
+	ctype, etagHdr, lastMod, length []string
+}
+
+func newFileMeta(ext string, st fs.FileInfo) *fileMeta {
+	m := &fileMeta{size: st.Size(), modTime: st.ModTime()}
+	// Size and modification time identify the bytes of an immutable file.
+	m.etag = `"` + strconv.FormatInt(m.size, 36) + "-" + strconv.FormatInt(m.modTime.UnixNano(), 36) + `"`
+	m.ctype = []string{imageTypes[ext]}
+	m.etagHdr = []string{m.etag}
+	m.lastMod = []string{m.modTime.UTC().Format(http.TimeFormat)}
+	m.length = []string{strconv.FormatInt(m.size, 10)}
+	return m
+}
+
+// setHeaders puts the headers of a full answer on h.
+func (m *fileMeta) setHeaders(h http.Header) {
+	h["Content-Type"] = m.ctype
+	h["Etag"] = m.etagHdr
+	h["Last-Modified"] = m.lastMod
+	h["Cache-Control"] = hdrCacheControl
+	h["X-Content-Type-Options"] = hdrNoSniff
+	h["Content-Security-Policy"] = hdrCSP
+	h["Cross-Origin-Resource-Policy"] = hdrCORP
+	h["Accept-Ranges"] = hdrAcceptRanges
+}
+
 func (fsrv *fileServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header().Set("Allow", "GET, HEAD")
@@ -73,13 +141,41 @@ func (fsrv *fileServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
-	f, err := os.Open(fsrv.dir + "/" + rel)
-	if err != nil {
-		if !errors.Is(err, fs.ErrNotExist) {
-			http.Error(w, "cannot read image", http.StatusInternalServerError)
+	h := w.Header()
+	simple := r.Header.Get("Range") == "" && r.Header.Get("If-Match") == "" &&
+		r.Header.Get("If-Unmodified-Since") == "" && r.Header.Get("If-Range") == ""
+	if m := fsrv.cache.get(rel); m != nil && simple {
+		if notModified(r, m) {
+			writeNotModified(h, m)
+			w.WriteHeader(http.StatusNotModified)
 			return
 		}
-		http.NotFound(w, r)
+		if r.Method == http.MethodHead {
+			m.setHeaders(h)
+			h["Content-Length"] = m.length
+			w.WriteHeader(http.StatusOK)
+			return
+		}
+		f, err := os.Open(fsrv.dir + "/" + rel)
+		if err != nil {
+			fsrv.cache.remove(rel)
+			fsrv.openFailed(w, r, err)
+			return
+		}
+		defer f.Close()
+		m.setHeaders(h)
+		h["Content-Length"] = m.length
+		w.WriteHeader(http.StatusOK)
+		// net/http's response writer hands an *os.File to sendfile after
+		// the first 512 bytes, as http.ServeContent does.
+		io.Copy(w, f)
+		return
+	}
+
+	gen := fsrv.cache.generation()
+	f, err := os.Open(fsrv.dir + "/" + rel)
+	if err != nil {
+		fsrv.openFailed(w, r, err)
 		return
 	}
 	defer f.Close()
@@ -88,14 +184,160 @@ func (fsrv *fileServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
-	h := w.Header()
-	h.Set("Content-Type", imageTypes[ext])
-	// Stored files never change in place (a new upload gets a new name), so
-	// size and modification time identify the bytes: a strong validator.
-	h.Set("ETag", `"`+strconv.FormatInt(st.Size(), 36)+"-"+strconv.FormatInt(st.ModTime().UnixNano(), 36)+`"`)
-	h.Set("Cache-Control", "public, max-age=31536000, immutable")
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Content-Security-Policy", "sandbox")
-	h.Set("Cross-Origin-Resource-Policy", "cross-origin")
-	http.ServeContent(w, r, "", st.ModTime(), f)
+	m := newFileMeta(ext, st)
+	fsrv.cache.put(rel, m, gen)
+	m.setHeaders(h)
+	// ServeContent answers Range, HEAD and every conditional header.
+	http.ServeContent(w, r, "", m.modTime, f)
+}
+
+func (fsrv *fileServer) openFailed(w http.ResponseWriter, r *http.Request, err error) {
+	if !errors.Is(err, fs.ErrNotExist) {
+		http.Error(w, "cannot read image", http.StatusInternalServerError)
+		return
+	}
+	http.NotFound(w, r)
+}
+
+// notModified reports whether r's If-None-Match (or, without one,
+// If-Modified-Since) matches m, as http.ServeContent decides it.
+func notModified(r *http.Request, m *fileMeta) bool {
+	if inm := r.Header.Get("If-None-Match"); inm != "" {
+		return etagListMatches(inm, m.etag)
+	}
+	ims := r.Header.Get("If-Modified-Since")
+	if ims == "" || m.modTime.IsZero() || m.modTime.Equal(time.Unix(0, 0)) {
+		return false
+	}
+	t, err := http.ParseTime(ims)
+	if err != nil {
+		return false
+	}
+	return !m.modTime.Truncate(time.Second).After(t)
+}
+
+// etagListMatches is the weak comparison of RFC 9110 13.1.2 of etag against
+// an If-None-Match list.
+func etagListMatches(list, etag string) bool {
+	for list != "" {
+		var item string
+		item, list, _ = strings.Cut(list, ",")
+		item = strings.TrimSpace(item)
+		if item == "*" {
+			return true
+		}
+		item = strings.TrimPrefix(item, "W/")
+		if item == etag {
+			return true
+		}
+	}
+	return false
+}
+
+// writeNotModified puts the headers of a 304 on h: those of a 200 but for
+// the representation metadata, as http.ServeContent sends them.
+func writeNotModified(h http.Header, m *fileMeta) {
+	h["Etag"] = m.etagHdr
+	h["Cache-Control"] = hdrCacheControl
+	h["X-Content-Type-Options"] = hdrNoSniff
+	h["Content-Security-Policy"] = hdrCSP
+	h["Cross-Origin-Resource-Policy"] = hdrCORP
+}
+
+// forget drops the cached metadata of every file of img.
+func (fsrv *fileServer) forget(img store.Image) {
+	fsrv.cache.remove(img.File(store.Full), img.File(store.Thumb), img.File(store.Medium))
+}
+
+// forgetImage must be called after store.DeleteImage: it drops the cached
+// metadata of img's files, so they answer 404 at once.
+func (s *Server) forgetImage(img store.Image) {
+	if fsrv, ok := s.files.(*fileServer); ok {
+		fsrv.forget(img)
+	}
+}
+
+// fileCache is a bounded LRU of fileMeta by path under /images/, whose
+// entries expire after ttl.
+type fileCache struct {
+	mu    sync.Mutex
+	max   int
+	ttl   time.Duration
+	gen   uint64 // bumped by every remove
+	ll    *list.List
+	items map[string]*list.Element
+}
+
+type fileCacheItem struct {
+	key     string
+	meta    *fileMeta
+	expires time.Time
+}
+
+func newFileCache(max int, ttl time.Duration) *fileCache {
+	return &fileCache{max: max, ttl: ttl, ll: list.New(), items: make(map[string]*list.Element)}
+}
+
+func (c *fileCache) get(key string) *fileMeta {
+	now := time.Now()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.items[key]
+	if !ok {
+		return nil
+	}
+	it := e.Value.(*fileCacheItem)
+	if now.After(it.expires) {
+		c.ll.Remove(e)
+		delete(c.items, key)
+		return nil
+	}
+	c.ll.MoveToFront(e)
+	return it.meta
+}
+
+// generation returns a value to pass to put: a put whose Stat may have
+// raced with a remove is dropped.
+func (c *fileCache) generation() uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.gen
+}
+
+func (c *fileCache) put(key string, m *fileMeta, gen uint64) {
+	expires := time.Now().Add(c.ttl)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if gen != c.gen {
+		return
+	}
+	if e, ok := c.items[key]; ok {
+		e.Value = &fileCacheItem{key: key, meta: m, expires: expires}
+		c.ll.MoveToFront(e)
+		return
+	}
+	c.items[key] = c.ll.PushFront(&fileCacheItem{key: key, meta: m, expires: expires})
+	for c.ll.Len() > c.max {
+		old := c.ll.Back()
+		c.ll.Remove(old)
+		delete(c.items, old.Value.(*fileCacheItem).key)
+	}
+}
+
+func (c *fileCache) remove(keys ...string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.gen++
+	for _, k := range keys {
+		if e, ok := c.items[k]; ok {
+			c.ll.Remove(e)
+			delete(c.items, k)
+		}
+	}
+}
+
+func (c *fileCache) len() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.ll.Len()
 }

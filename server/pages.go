@@ -200,5 +200,6 @@ func (s *Server) handleDelete(c echo.Context) error {
 	if err := s.store.DeleteImage(img.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
 		return err
 	}
+	s.forgetImage(img)
 	return s.render(c, http.StatusOK, "deleted.html", pageData{Title: "Image deleted", Message: img.Title})
 }
