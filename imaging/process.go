@@ -2,6 +2,7 @@ package imaging
 
 import (
 	"bufio"
+	"bytes"
 	"fmt"
 	"image"
 	"image/color"
@@ -70,6 +71,8 @@ func process(src io.ReaderAt, size int64, o Options, full, thumb, medium io.Writ
 	pyr := newPyramid(img)
 	orientation := p.Orientation
 
+	fullN := &countingWriter{w: full}
+	full = fullN
 	if o.ResizeWidth > 0 && o.ResizeWidth < p.Width && !p.Animated {
 		w, h := o.ResizeWidth, ratioHeight(o.ResizeWidth, p.Width, p.Height)
 		rw, rh := stored(w, h, orientation)
@@ -103,12 +106,34 @@ func process(src io.ReaderAt, size int64, o Options, full, thumb, medium io.Writ
 		mh := ratioHeight(mw, res.Width, res.Height)
 		mws, mhs := stored(mw, mh, orientation)
 		m := orient(pyr.scaled(rect(sw, sh), mws, mhs), orientation)
-		if err := enc.encode(medium, m); err != nil {
+		var buf bytes.Buffer
+		if err := enc.encode(&buf, m); err != nil {
 			return Result{}, err
 		}
-		res.Medium = true
+		// A medium is there to load faster than the full image. One that is not
+		// smaller (a lossless WebP medium of a lossy WebP photo can be ten times
+		// the photo) is dropped, and viewers show the full image instead.
+		// Animations keep theirs: it is their still preview.
+		if res.Animated || int64(buf.Len()) < fullN.n {
+			if _, err := medium.Write(buf.Bytes()); err != nil {
+				return Result{}, err
+			}
+			res.Medium = true
+		}
 	}
 	return res, nil
+}
+
+// countingWriter counts the bytes written through it.
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
 }
 
 // withDefaults fills zero options and rejects nonsense ones.
