@@ -1,0 +1,382 @@
+package jpegscale
+
+import "io"
+
+func (d *decoder) processSOS(seg []byte) error {
+	if !d.sof {
+		return formatError("SOS before SOF")
+	}
+	if len(seg) < 1 {
+		return formatError("short SOS")
+	}
+	ns := int(seg[0])
+	if ns < 1 || ns > d.ncomp || len(seg) != 4+2*ns {
+		return formatError("bad SOS length")
+	}
+	for i := 0; i < ns; i++ {
+		id, tt := seg[1+2*i], seg[2+2*i]
+		var c *component
+		for j := 0; j < d.ncomp; j++ {
+			if d.comp[j].id == id {
+				c = &d.comp[j]
+			}
+		}
+		if c == nil {
+			return formatError("unknown component in SOS")
+		}
+		for j := 0; j < i; j++ {
+			if d.scomp[j] == c {
+				return formatError("repeated component in SOS")
+			}
+		}
+		c.td, c.ta = tt>>4, tt&15
+		if c.td > 3 || c.ta > 3 {
+			return formatError("bad table selector")
+		}
+		d.scomp[i] = c
+	}
+	d.nscomp = ns
+	d.ss, d.se = int(seg[1+2*ns]), int(seg[2+2*ns])
+	d.ah, d.al = int(seg[3+2*ns]>>4), int(seg[3+2*ns]&15)
+	if d.progressive {
+		if d.ss > d.se || d.se > 63 || (d.ss == 0) != (d.se == 0) || (d.ss > 0 && ns != 1) || d.al > 13 {
+			return formatError("bad spectral selection or approximation")
+		}
+	} else {
+		d.ss, d.se, d.ah, d.al = 0, 63, 0, 0
+	}
+	for _, c := range d.scomp[:ns] {
+		if !d.progressive || d.ah == 0 && d.ss == 0 {
+			if !d.dc[c.td].defined {
+				return formatError("undefined DC Huffman table")
+			}
+		}
+		if !d.progressive || d.ss > 0 {
+			if !d.ac[c.ta].defined {
+				return formatError("undefined AC Huffman table")
+			}
+		}
+		if !d.progressive && !d.qdef[c.tq] {
+			return formatError("undefined quantisation table")
+		}
+	}
+	return nil
+}
+
+// decodeScan decodes the entropy-coded segment starting at p and returns the offset where
+// decoding stopped (at the next marker, or just past the last byte used).
+func (d *decoder) decodeScan(p int) (int, error) {
+	d.scans++
+	if d.scans > 1000 {
+		return 0, formatError("too many scans")
+	}
+	br := &d.br
+	br.reset(p)
+	d.eobrun = 0
+	for i := 0; i < d.ncomp; i++ {
+		d.comp[i].pred = 0
+	}
+	var mx, my int
+	if d.nscomp == 1 {
+		mx, my = d.scomp[0].cbw, d.scomp[0].cbh
+	} else {
+		mx, my = d.mcusx, d.mcusy
+	}
+	mcu := 0
+	for y := 0; y < my; y++ {
+		for x := 0; x < mx; x++ {
+			if d.ri > 0 && mcu > 0 && mcu%d.ri == 0 {
+				d.restart()
+			}
+			mcu++
+			if d.nscomp == 1 {
+				if err := d.block(d.scomp[0], x, y); err != nil {
+					return 0, err
+				}
+				if br.short() {
+					return 0, errShort
+				}
+				continue
+			}
+			for _, c := range d.scomp[:d.nscomp] {
+				for v := 0; v < c.v; v++ {
+					for h := 0; h < c.h; h++ {
+						if err := d.block(c, x*c.h+h, y*c.v+v); err != nil {
+							return 0, err
+						}
+					}
+				}
+			}
+			if br.short() {
+				return 0, errShort
+			}
+		}
+	}
+	if br.eof {
+		return 0, io.ErrUnexpectedEOF
+	}
+	return br.pos, nil
+}
+
+// restart discards buffered bits and moves past the RSTn marker that should come next
+// (F.2.1.3.1). A missing marker is tolerated: decoding resynchronises at the next one.
+func (d *decoder) restart() {
+	br := &d.br
+	data := br.data
+	p := br.pos
+	for p+1 < len(data) {
+		if data[p] == 0xFF {
+			m := data[p+1]
+			if m == 0 {
+				p += 2
+				continue
+			}
+			if m == 0xFF {
+				p++
+				continue
+			}
+			if m >= 0xD0 && m <= 0xD7 {
+				p += 2
+			}
+			break
+		}
+		p++
+	}
+	br.reset(p)
+	d.eobrun = 0
+	for i := 0; i < d.ncomp; i++ {
+		d.comp[i].pred = 0
+	}
+}
+
+func (d *decoder) block(c *component, bx, by int) error {
+	if !d.progressive {
+		return d.baselineBlock(c, bx, by)
+	}
+	in := bx < c.cbw && by < c.cbh
+	idx := by*c.cbw + bx
+	if d.ss == 0 {
+		return d.dcBlock(c, in, idx)
+	}
+	if d.ah == 0 {
+		return d.acFirst(c, in, idx)
+	}
+	return d.acRefine(c, in, idx)
+}
+
+var (
+	errHuffman = formatError("bad Huffman code")
+	errShort   = formatError("short Huffman data")
+)
+
+func (d *decoder) baselineBlock(c *component, bx, by int) error {
+	br := &d.br
+	s, ok := br.decode(&d.dc[c.td])
+	if !ok {
+		return errHuffman
+	}
+	if s > 16 {
+		return formatError("bad DC difference size")
+	}
+	c.pred += br.receiveExtend(s)
+	q := &d.quant[c.tq]
+	blk := &d.blk
+	clear(blk[:d.nslot])
+	blk[0] = c.pred * q[0]
+	ac := &d.ac[c.ta]
+	for k := 1; k < 64; k++ {
+		rs, ok := br.decode(ac)
+		if !ok {
+			return errHuffman
+		}
+		r, s := int(rs>>4), rs&15
+		if s == 0 {
+			if r != 15 {
+				break
+			}
+			k += 15
+			continue
+		}
+		k += r
+		if k > 63 {
+			return formatError("coefficient index past 63")
+		}
+		v := br.receiveExtend(s)
+		if z := d.slot[k]; z >= 0 {
+			blk[z] = v * q[k]
+		}
+	}
+	if bx < c.cbw && by < c.cbh {
+		d.idct(blk, c.pix[by*d.bs*c.stride+bx*d.bs:], c.stride)
+	}
+	return nil
+}
+
+func (d *decoder) dcBlock(c *component, in bool, idx int) error {
+	br := &d.br
+	if d.ah == 0 {
+		s, ok := br.decode(&d.dc[c.td])
+		if !ok {
+			return errHuffman
+		}
+		if s > 16 {
+			return formatError("bad DC difference size")
+		}
+		c.pred += br.receiveExtend(s)
+		if in {
+			c.coef[idx*d.nslot] = int16(c.pred << d.al)
+		}
+		return nil
+	}
+	if br.bit() && in {
+		c.coef[idx*d.nslot] |= int16(1) << d.al
+	}
+	return nil
+}
+
+func (d *decoder) acFirst(c *component, in bool, idx int) error {
+	if d.eobrun > 0 {
+		d.eobrun--
+		return nil
+	}
+	br := &d.br
+	ac := &d.ac[c.ta]
+	var coef []int16
+	var nz uint64
+	if in {
+		coef = c.coef[idx*d.nslot : (idx+1)*d.nslot]
+	}
+	for k := d.ss; k <= d.se; k++ {
+		rs, ok := br.decode(ac)
+		if !ok {
+			return errHuffman
+		}
+		r, s := int(rs>>4), rs&15
+		if s == 0 {
+			if r < 15 {
+				d.eobrun = 1<<r - 1
+				if r > 0 {
+					d.eobrun += br.bits(uint(r))
+				}
+				break
+			}
+			k += 15
+			continue
+		}
+		k += r
+		if k > 63 {
+			return formatError("coefficient index past 63")
+		}
+		v := br.receiveExtend(s) << d.al
+		nz |= 1 << k
+		if z := d.slot[k]; z >= 0 && in {
+			coef[z] = int16(v)
+		}
+	}
+	if in {
+		c.nz[idx] |= nz
+	}
+	return nil
+}
+
+func (d *decoder) acRefine(c *component, in bool, idx int) error {
+	br := &d.br
+	var coef []int16
+	var nz uint64
+	if in {
+		coef = c.coef[idx*d.nslot : (idx+1)*d.nslot]
+		nz = c.nz[idx]
+	}
+	p1 := int16(1) << d.al
+	refine := func(k int) {
+		if z := d.slot[k]; z >= 0 && in {
+			x := coef[z]
+			if x&p1 == 0 {
+				if x >= 0 {
+					coef[z] = x + p1
+				} else {
+					coef[z] = x - p1
+				}
+			}
+		}
+	}
+	k := d.ss
+	if d.eobrun == 0 {
+		ac := &d.ac[c.ta]
+		for k <= d.se {
+			rs, ok := br.decode(ac)
+			if !ok {
+				return errHuffman
+			}
+			r, s := int(rs>>4), rs&15
+			var val int16
+			if s != 0 {
+				if s != 1 {
+					return formatError("bad refinement value size")
+				}
+				if br.bit() {
+					val = p1
+				} else {
+					val = -p1
+				}
+			} else if r != 15 {
+				d.eobrun = 1 << r
+				if r > 0 {
+					d.eobrun += br.bits(uint(r))
+				}
+				break
+			}
+			for k <= d.se {
+				if nz&(1<<k) != 0 {
+					if br.bit() {
+						refine(k)
+					}
+					k++
+					continue
+				}
+				if r == 0 {
+					if val != 0 {
+						nz |= 1 << k
+						if z := d.slot[k]; z >= 0 && in {
+							coef[z] = val
+						}
+					}
+					k++
+					break
+				}
+				r--
+				k++
+			}
+		}
+	}
+	if d.eobrun > 0 {
+		for ; k <= d.se; k++ {
+			if nz&(1<<k) != 0 && br.bit() {
+				refine(k)
+			}
+		}
+		d.eobrun--
+	}
+	if in {
+		c.nz[idx] = nz
+	}
+	return nil
+}
+
+// reconstruct dequantises and transforms the coefficients of a progressive frame.
+func (d *decoder) reconstruct() {
+	blk := &d.blk
+	for i := 0; i < d.ncomp; i++ {
+		c := &d.comp[i]
+		q := &d.quant[c.tq]
+		for by := 0; by < c.cbh; by++ {
+			for bx := 0; bx < c.cbw; bx++ {
+				coef := c.coef[(by*c.cbw+bx)*d.nslot:][:d.nslot]
+				for j, v := range coef {
+					blk[j] = int32(v) * q[d.slotZ[j]]
+				}
+				d.idct(blk, c.pix[by*d.bs*c.stride+bx*d.bs:], c.stride)
+			}
+		}
+	}
+}
