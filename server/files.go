@@ -166,9 +166,10 @@ func (fsrv *fileServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		m.setHeaders(h)
 		h["Content-Length"] = m.length
 		w.WriteHeader(http.StatusOK)
-		// net/http's response writer hands an *os.File to sendfile after
-		// the first 512 bytes, as http.ServeContent does.
-		io.Copy(w, f)
+		// net/http's response writer hands the *os.File to sendfile after
+		// the first 512 bytes, as for http.ServeContent; the limit makes it
+		// one sendfile call of the known size, with no extra call for EOF.
+		io.CopyN(w, f, m.size)
 		return
 	}
 
