@@ -19,6 +19,9 @@ func (t *huffTable) build(counts *[16]int, vals []uint8) error {
 	code, k := int32(0), int32(0)
 	for l := 1; l <= 16; l++ {
 		n := int32(counts[l-1])
+		if code+n > 1<<l {
+			return formatError("bad Huffman code lengths")
+		}
 		t.valptr[l] = k - code
 		if n == 0 {
 			t.maxcode[l] = -1
@@ -38,9 +41,6 @@ func (t *huffTable) build(counts *[16]int, vals []uint8) error {
 		}
 		code += n
 		k += n
-		if code > 1<<l {
-			return formatError("bad Huffman code lengths")
-		}
 		code <<= 1
 	}
 	t.defined = true

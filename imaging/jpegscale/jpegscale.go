@@ -61,23 +61,32 @@ func chooseShift(w, h, minW, minH int) uint {
 	return k
 }
 
-func decode(r io.Reader, minW, minH, maxPixels int) (img image.Image, scale int, err error) {
+func decode(r io.Reader, minW, minH, maxPixels int) (image.Image, int, error) {
 	data, err := io.ReadAll(r)
 	if err != nil {
 		return nil, 0, err
 	}
-	d := &decoder{minW: minW, minH: minH, maxPixels: maxPixels}
+	d, img, err := decodeBytes(data, minW, minH, maxPixels)
+	if err != nil {
+		return nil, 0, err
+	}
+	return img, 1 << d.shift, nil
+}
+
+// decodeBytes decodes data; it returns the decoder so tests can inspect its accounting.
+func decodeBytes(data []byte, minW, minH, maxPixels int) (d *decoder, img image.Image, err error) {
+	d = &decoder{minW: minW, minH: minH, maxPixels: maxPixels}
 	d.br.data = data
 	if !debugPanics {
 		defer func() {
 			if p := recover(); p != nil {
-				img, scale, err = nil, 0, fmt.Errorf("jpegscale: internal error: %v", p)
+				img, err = nil, fmt.Errorf("jpegscale: internal error: %v", p)
 			}
 		}()
 	}
 	img, err = d.decode()
 	if err != nil {
-		return nil, 0, err
+		img = nil
 	}
-	return img, 1 << d.shift, nil
+	return d, img, err
 }
