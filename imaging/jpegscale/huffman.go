@@ -108,15 +108,22 @@ func (b *bitReader) decode(t *huffTable) (uint8, bool) {
 		b.n -= l
 		return uint8(e), true
 	}
+	sym, l := t.slow(b.acc)
+	b.acc <<= l
+	b.n -= l
+	return sym, l != 0
+}
+
+// slow decodes a code longer than lutBits from the top of acc; it returns the symbol and
+// the code length, 0 for an invalid code.
+func (t *huffTable) slow(acc uint64) (uint8, uint) {
 	for l := uint(lutBits + 1); l <= 16; l++ {
-		c := int32(b.acc >> (64 - l))
+		c := int32(acc >> (64 - l))
 		if c <= t.maxcode[l] {
-			b.acc <<= l
-			b.n -= l
-			return t.vals[uint8(t.valptr[l]+c)], true
+			return t.vals[uint8(t.valptr[l]+c)], l
 		}
 	}
-	return 0, false
+	return 0, 0
 }
 
 // receiveExtend reads s bits and sign-extends them (F.2.2.1); s <= 16.

@@ -9,10 +9,12 @@
 package jpegscale
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"image"
 	"io"
+	"io/fs"
 )
 
 // ErrUnsupported is wrapped by errors for valid JPEG features this package does not decode.
@@ -62,7 +64,7 @@ func chooseShift(w, h, minW, minH int) uint {
 }
 
 func decode(r io.Reader, minW, minH, maxPixels int) (image.Image, int, error) {
-	data, err := io.ReadAll(r)
+	data, err := readAll(r)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -89,4 +91,25 @@ func decodeBytes(data []byte, minW, minH, maxPixels int) (d *decoder, img image.
 		img = nil
 	}
 	return d, img, err
+}
+
+// readAll reads r whole, in one allocation when r knows its remaining length (bytes.Reader,
+// strings.Reader, bytes.Buffer) or is a file.
+func readAll(r io.Reader) ([]byte, error) {
+	size := -1
+	switch v := r.(type) {
+	case interface{ Len() int }:
+		size = v.Len()
+	case interface{ Stat() (fs.FileInfo, error) }:
+		if fi, err := v.Stat(); err == nil && fi.Mode().IsRegular() && fi.Size() < 1<<31 {
+			size = int(fi.Size())
+		}
+	}
+	if size < 0 {
+		return io.ReadAll(r)
+	}
+	var buf bytes.Buffer
+	buf.Grow(size + bytes.MinRead)
+	_, err := buf.ReadFrom(r)
+	return buf.Bytes(), err
 }

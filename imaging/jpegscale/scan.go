@@ -170,24 +170,65 @@ var (
 )
 
 func (d *decoder) baselineBlock(c *component, bx, by int) error {
+	// The bit buffer lives in locals for the whole block and is written back around fill.
 	br := &d.br
-	s, ok := br.decode(&d.dc[c.td])
-	if !ok {
-		return errHuffman
+	acc, n := br.acc, br.n
+	if n < 32 {
+		br.acc, br.n = acc, n
+		br.fill()
+		acc, n = br.acc, br.n
+	}
+	t := &d.dc[c.td]
+	var s uint8
+	if e := t.lut[acc>>(64-lutBits)]; e != 0 {
+		s = uint8(e)
+		acc <<= e >> 8
+		n -= uint(e >> 8)
+	} else {
+		var l uint
+		if s, l = t.slow(acc); l == 0 {
+			return errHuffman
+		}
+		acc <<= l
+		n -= l
 	}
 	if s > 16 {
 		return formatError("bad DC difference size")
 	}
-	c.pred += br.receiveExtend(s)
+	if s > 0 {
+		v := int32(acc >> (64 - uint(s)))
+		acc <<= s
+		n -= uint(s)
+		if v < 1<<(s-1) {
+			v += -1<<s + 1
+		}
+		c.pred += v
+	}
 	q := &d.quant[c.tq]
 	blk := &d.blk
 	clear(blk[:d.nslot])
 	blk[0] = c.pred * q[0]
-	ac := &d.ac[c.ta]
+	t = &d.ac[c.ta]
+	slot := &d.slot
 	for k := 1; k < 64; k++ {
-		rs, ok := br.decode(ac)
-		if !ok {
-			return errHuffman
+		if n < 32 {
+			br.acc, br.n = acc, n
+			br.fill()
+			acc, n = br.acc, br.n
+		}
+		var rs uint8
+		if e := t.lut[acc>>(64-lutBits)]; e != 0 {
+			rs = uint8(e)
+			acc <<= e >> 8
+			n -= uint(e >> 8)
+		} else {
+			var l uint
+			if rs, l = t.slow(acc); l == 0 {
+				br.acc, br.n = acc, n
+				return errHuffman
+			}
+			acc <<= l
+			n -= l
 		}
 		r, s := int(rs>>4), rs&15
 		if s == 0 {
@@ -199,13 +240,20 @@ func (d *decoder) baselineBlock(c *component, bx, by int) error {
 		}
 		k += r
 		if k > 63 {
+			br.acc, br.n = acc, n
 			return formatError("coefficient index past 63")
 		}
-		v := br.receiveExtend(s)
-		if z := d.slot[k]; z >= 0 {
+		if z := slot[k]; z >= 0 {
+			v := int32(acc >> (64 - uint(s)))
+			if v < 1<<(s-1) {
+				v += -1<<s + 1
+			}
 			blk[z] = v * q[k]
 		}
+		acc <<= s
+		n -= uint(s)
 	}
+	br.acc, br.n = acc, n
 	if bx < c.cbw && by < c.cbh {
 		d.idct(blk, c.pix[by*d.bs*c.stride+bx*d.bs:], c.stride)
 	}
