@@ -2,6 +2,7 @@ package jpegscale
 
 import (
 	"image"
+	"image/color"
 	"io"
 )
 
@@ -243,9 +244,7 @@ func (d *decoder) processSOF(seg []byte, progressive bool) error {
 		return formatError("zero width")
 	}
 	switch d.ncomp {
-	case 1, 3:
-	case 4:
-		return unsupported("4-component (CMYK/YCCK) JPEG")
+	case 1, 3, 4:
 	default:
 		return formatError("bad component count")
 	}
@@ -268,7 +267,15 @@ func (d *decoder) processSOF(seg []byte, progressive bool) error {
 			}
 		}
 	}
-	if d.ncomp == 1 {
+	if d.ncomp == 4 {
+		// Encoders write CMYK and YCCK with all channels at full resolution, or with the
+		// middle two halved both ways (C and K, or Y and K, full).
+		hv := func(c *component) int { return c.h<<4 | c.v }
+		c := &d.comp
+		if hv(&c[0]) != 0x11 && hv(&c[0]) != 0x22 || hv(&c[1]) != 0x11 || hv(&c[2]) != 0x11 || hv(&c[3]) != hv(&c[0]) {
+			return unsupported("4-component subsampling")
+		}
+	} else if d.ncomp == 1 {
 		// A single-component frame is coded in non-interleaved order: one block per MCU.
 		d.comp[0].h, d.comp[0].v = 1, 1
 	} else {
@@ -356,11 +363,65 @@ func (d *decoder) image() (image.Image, error) {
 		c := &d.comp[0]
 		return &image.Gray{Pix: c.pix, Stride: c.stride, Rect: r}, nil
 	}
+	if d.ncomp == 4 {
+		return d.cmyk(r)
+	}
 	if d.isRGB() {
-		return nil, unsupported("RGB colour transform")
+		return d.rgb(r)
 	}
 	y, cb, cr := &d.comp[0], &d.comp[1], &d.comp[2]
 	sr, _ := ratio(y.h/cb.h, y.v/cb.v)
 	return &image.YCbCr{Y: y.pix, Cb: cb.pix, Cr: cr.pix, YStride: y.stride, CStride: cb.stride,
 		SubsampleRatio: sr, Rect: r}, nil
+}
+
+// rgb assembles a 3-component frame coded without colour transform.
+func (d *decoder) rgb(r image.Rectangle) (image.Image, error) {
+	// Subsampled G and B (rare) are replicated, as image/jpeg does.
+	c := &d.comp
+	sx, sy := c[0].h/c[1].h, c[0].v/c[1].v
+	img := image.NewRGBA(r)
+	d.allocated += len(img.Pix)
+	for y := 0; y < r.Dy(); y++ {
+		p := img.Pix[y*img.Stride : y*img.Stride+4*r.Dx()]
+		o, co := y*c[0].stride, y/sy*c[1].stride
+		for x := 0; x < r.Dx(); x++ {
+			p[4*x], p[4*x+1], p[4*x+2], p[4*x+3] = c[0].pix[o+x], c[1].pix[co+x/sx], c[2].pix[co+x/sx], 255
+		}
+	}
+	return img, nil
+}
+
+// cmyk assembles a 4-component frame. Adobe's transform flag 0 means inverted CMYK
+// samples; otherwise the first three channels are YCbCr for the inverted CMY (YCCK).
+func (d *decoder) cmyk(r image.Rectangle) (image.Image, error) {
+	if !d.adobe {
+		return nil, unsupported("4-component JPEG without Adobe APP14 colour transform")
+	}
+	img := image.NewCMYK(r)
+	d.allocated += len(img.Pix)
+	c := &d.comp
+	half := [4]bool{}
+	for t := range half {
+		half[t] = c[t].h != c[0].h || c[t].v != c[0].v
+	}
+	at := func(t, x, y int) uint8 {
+		if half[t] {
+			x, y = x/2, y/2
+		}
+		return c[t].pix[y*c[t].stride+x]
+	}
+	for y := 0; y < r.Dy(); y++ {
+		p := img.Pix[y*img.Stride:]
+		for x := 0; x < r.Dx(); x++ {
+			q := p[4*x : 4*x+4 : 4*x+4]
+			if d.adobeTransform != 0 {
+				q[0], q[1], q[2] = color.YCbCrToRGB(at(0, x, y), at(1, x, y), at(2, x, y))
+			} else {
+				q[0], q[1], q[2] = 255-at(0, x, y), 255-at(1, x, y), 255-at(2, x, y)
+			}
+			q[3] = 255 - at(3, x, y)
+		}
+	}
+	return img, nil
 }

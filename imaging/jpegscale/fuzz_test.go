@@ -12,9 +12,10 @@ import (
 const fuzzBudget = 1 << 14
 
 // allocBound is the most pixel and coefficient memory a frame of w x h may cost: per
-// component, one byte per sample of the block-rounded plane and, for progressive frames,
-// 2 bytes per kept coefficient plus an 8-byte mask per block (at most 2.125 bytes a sample).
-func allocBound(w, h int) int { return 4 * 4 * (w + 7) * (h + 7) }
+// component (up to 4), one byte per sample of the block-rounded plane and, for progressive
+// frames, 2 bytes per kept coefficient plus an 8-byte mask per block (at most 2.125 bytes a
+// sample), plus 4 bytes a pixel for RGB and CMYK output.
+func allocBound(w, h int) int { return 17 * (w + 7) * (h + 7) }
 
 func FuzzDecode(f *testing.F) {
 	for _, p := range testFiles(f) {

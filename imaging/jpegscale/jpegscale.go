@@ -3,9 +3,11 @@
 // so a thumbnail of a large photo never materialises the full-size image.
 //
 // Supported: baseline and extended sequential Huffman and progressive 8-bit frames, one
-// (gray) or three (YCbCr) components with any subsampling image.YCbCr can express,
-// restart intervals and table redefinitions. Output is *image.Gray or *image.YCbCr with the
-// same layout image/jpeg produces. Other variants return an error wrapping ErrUnsupported.
+// (gray), three (YCbCr with any subsampling image.YCbCr can express, or RGB) or four
+// (Adobe CMYK or YCCK) components, restart intervals and table redefinitions. Output is
+// *image.Gray, *image.YCbCr, *image.RGBA or *image.CMYK, as image/jpeg returns. Other
+// variants (arithmetic coding, 12-bit, lossless, hierarchical) return an error wrapping
+// ErrUnsupported.
 package jpegscale
 
 import (
