@@ -15,7 +15,8 @@ import (
 
 func init() { debugPanics = true }
 
-// testFiles lists the JPEGs of Go's image/testdata and of imaging/testdata.
+// testFiles lists the JPEGs of Go's image/testdata, x/image's testdata (when the module is
+// in the module cache) and imaging/testdata.
 func testFiles(t testing.TB) []string {
 	var files []string
 	out, _ := exec.Command("go", "env", "GOROOT").Output()
@@ -24,6 +25,10 @@ func testFiles(t testing.TB) []string {
 		files = append(files, m...)
 	} else {
 		t.Logf("no JPEGs under %s (GOROOT sources absent): differential coverage reduced", goroot)
+	}
+	if out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "golang.org/x/image").Output(); err == nil {
+		m, _ := filepath.Glob(filepath.Join(strings.TrimSpace(string(out)), "testdata", "*.jpeg"))
+		files = append(files, m...)
 	}
 	m, _ := filepath.Glob("../testdata/*.jpg")
 	files = append(files, m...)
