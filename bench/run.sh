@@ -78,7 +78,7 @@ say "# commit $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- . ':!bench
 if has thumbs; then
   say ""
   say "## thumbnail pipeline, one core (taskset -c 0): medium 500 px wide + 160x160 thumb, Q90"
-  say "image | picbed images/s | vipsthumbnail images/s | ratio | picbed peak RSS MB | vips peak RSS MB"
+  say "image | picbed images/s | vipsthumbnail images/s | ratio | picbed peak RSS MB (1 image) | vips peak RSS MB (1 image)"
   mkdir -p "$OUT/vt"
   for img in "$OUT"/img/Dragonfly_by_Bolly.jpg "$OUT"/img/seeding_by_Clements_Engelhardt.jpg "$OUT"/img/Kleiber_by_Lukas_Baubkus.jpg \
     "$OUT"/img/Painting-Colors_by__herobrine7gamer.jpg "$OUT"/img/analogpattern_by_Peter_Nerlich.jpg \
@@ -99,6 +99,13 @@ if has thumbs; then
       vs+=("$(awk -v n="$VIPS_N" -v a="$t0" -v b="$t1" 'BEGIN {printf "%.3f", n/(b-a)}')")
       vrss=$(printf '%s\n%s\n%s\n' "$vrss" "$(maxrss "$log.vmd")" "$(maxrss "$log.vth")" | sort -g | tail -1)
     done
+    # Peak RSS of one image in one process: the timed runs above keep
+    # garbage (Go) and an operation cache (libvips) across repetitions.
+    taskset -c 0 env GOMAXPROCS=1 /usr/bin/time -v "$OUT/bin/thumbs" -n 0 "$img" >/dev/null 2>"$OUT/log/rss1-$b.go"
+    taskset -c 0 env VIPS_CONCURRENCY=1 /usr/bin/time -v vipsthumbnail "$img" -s 500x -o "$OUT/vt/%s.md.jpg[Q=90,strip]" 2>"$OUT/log/rss1-$b.vmd"
+    taskset -c 0 env VIPS_CONCURRENCY=1 /usr/bin/time -v vipsthumbnail "$img" --smartcrop centre -s 160x160 -o "$OUT/vt/%s.th.jpg[Q=90,strip]" 2>"$OUT/log/rss1-$b.vth"
+    grss=$(maxrss "$OUT/log/rss1-$b.go")
+    vrss=$(printf '%s\n%s\n' "$(maxrss "$OUT/log/rss1-$b.vmd")" "$(maxrss "$OUT/log/rss1-$b.vth")" | sort -g | tail -1)
     g=$(printf '%s\n' "${gs[@]}" | median); v=$(printf '%s\n' "${vs[@]}" | median)
     say "$b | $g | $v | $(ratio "$g" "$v") | $grss | $vrss"
   done
@@ -154,7 +161,7 @@ if has serve; then
   git worktree add -q --detach "$OUT/before-src" "$BEFORE_REV"
   (cd "$OUT/before-src" && go build -o "$OUT/bin/picbed-before" .)
   git worktree remove --force "$OUT/before-src"
-  cp -a "$DATA" "$OUT/data-before"; rm -f "$OUT/data-before/picbed.sock"
+  rm -rf "$OUT/data-before"; cp -a "$DATA" "$OUT/data-before"; rm -f "$OUT/data-before/picbed.sock"
   cat >"$OUT/nginx.conf" <<EOF
 user root;
 worker_processes auto;

@@ -1,0 +1,78 @@
+// Package bench holds the benchmark suite: bench/run.sh (run by hand, see
+// docs/performance.md), its helper programs, and Go benchmarks for pprof.
+package bench
+
+import (
+	"bytes"
+	"io"
+	"log/slog"
+	"mime/multipart"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"testing"
+
+	"picbed/server"
+	"picbed/store"
+)
+
+// BenchmarkUpload posts one image to the Chevereto API of an in-process
+// server (duplicates allowed, no flood limits), for pprof:
+//
+//	go test ./bench -run '^$' -bench Upload -cpuprofile cpu.prof
+//
+// The image is PICBED_BENCH_UPLOAD (e.g. bench/out/img/shot0.png made by
+// run.sh), else testdata/photo.png.
+func BenchmarkUpload(b *testing.B) {
+	name := os.Getenv("PICBED_BENCH_UPLOAD")
+	if name == "" {
+		name = "../testdata/photo.png"
+	}
+	img, err := os.ReadFile(name)
+	if err != nil {
+		b.Fatal(err)
+	}
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	st, err := store.Open(b.TempDir(), store.Options{Logger: quiet})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	off, err := server.ParseFloodLimits("off")
+	if err != nil {
+		b.Fatal(err)
+	}
+	srv, err := server.New(server.Config{Duplicates: server.DuplicatesAllow, FloodLimits: &off}, st, os.DirFS("../ui"), quiet)
+	if err != nil {
+		b.Fatal(err)
+	}
+	u, err := st.CreateUser("bench", "benchpassword", true)
+	if err != nil {
+		b.Fatal(err)
+	}
+	key, _, err := st.CreateAPIKey(u.ID)
+	if err != nil {
+		b.Fatal(err)
+	}
+	hs := httptest.NewServer(srv)
+	defer hs.Close()
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	mw.WriteField("key", key)
+	w, _ := mw.CreateFormFile("source", "shot.png")
+	w.Write(img)
+	mw.Close()
+	b.SetBytes(int64(len(img)))
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		resp, err := http.Post(hs.URL+"/api/1/upload", mw.FormDataContentType(), bytes.NewReader(body.Bytes()))
+		if err != nil {
+			b.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			b.Fatalf("upload: %s", resp.Status)
+		}
+	}
+}
