@@ -63,7 +63,7 @@ func process(src io.ReaderAt, size int64, o Options, full, thumb, medium io.Writ
 		}
 	}
 
-	img, pal, err := decodeFirst(src, size, p, o.MaxPixels)
+	img, pal, err := decodeFirst(src, size, p, o.MaxPixels, jpegMinSize(p, o))
 	if err != nil {
 		return Result{}, err
 	}
@@ -217,8 +217,9 @@ func copyAll(w io.Writer, src io.ReaderAt, size int64) error {
 }
 
 // decodeFirst decodes the (first frame of the) image in stored orientation, on a canvas of
-// the probed size. For GIF it also returns the frame's palette.
-func decodeFirst(src io.ReaderAt, size int64, p *probed, maxPixels int) (image.Image, color.Palette, error) {
+// the probed size. For GIF it also returns the frame's palette. A JPEG is decoded at a
+// reduced scale when that still gives at least jpegMin (see decodeJPEGScaled).
+func decodeFirst(src io.ReaderAt, size int64, p *probed, maxPixels int, jpegMin image.Point) (image.Image, color.Palette, error) {
 	rd := func() io.Reader { return bufio.NewReaderSize(io.NewSectionReader(src, 0, size), 64<<10) }
 	var (
 		img image.Image
@@ -226,6 +227,9 @@ func decodeFirst(src io.ReaderAt, size int64, p *probed, maxPixels int) (image.I
 	)
 	switch p.Format {
 	case JPEG:
+		if img, ok := decodeJPEGScaled(src, size, p, maxPixels, jpegMin); ok {
+			return img, nil, nil
+		}
 		img, err = guardDecode(func() (image.Image, error) { return jpeg.Decode(rd()) })
 	case PNG:
 		img, err = guardDecode(func() (image.Image, error) { return png.Decode(rd()) })

@@ -96,12 +96,16 @@ func decodeBytes(data []byte, minW, minH, maxPixels int) (d *decoder, img image.
 }
 
 // readAll reads r whole, in one allocation when r knows its remaining length (bytes.Reader,
-// strings.Reader, bytes.Buffer) or is a file.
+// strings.Reader, bytes.Buffer), its size (io.SectionReader) or is a file.
 func readAll(r io.Reader) ([]byte, error) {
 	size := -1
 	switch v := r.(type) {
 	case interface{ Len() int }:
 		size = v.Len()
+	case interface{ Size() int64 }: // io.SectionReader: its size, a hint when part-read
+		if n := v.Size(); n >= 0 && n < 1<<31 {
+			size = int(n)
+		}
 	case interface{ Stat() (fs.FileInfo, error) }:
 		if fi, err := v.Stat(); err == nil && fi.Mode().IsRegular() && fi.Size() < 1<<31 {
 			size = int(fi.Size())

@@ -109,6 +109,14 @@ func TestDifferential(t *testing.T) {
 			t.Fatal(err)
 		}
 		name := filepath.Base(f)
+		if cfg, err := jpeg.DecodeConfig(bytes.NewReader(data)); err == nil && cfg.Width*cfg.Height > testBudget {
+			// image/jpeg would allocate the whole frame (gigabytes for the bomb) first.
+			if _, _, err := decode(bytes.NewReader(data), -1, -1, testBudget); !errors.Is(err, ErrTooLarge) {
+				t.Errorf("%s: %dx%d over the budget: err %v, want ErrTooLarge", name, cfg.Width, cfg.Height, err)
+			}
+			t.Logf("%s: %dx%d refused before allocation (budget %d pixels)", name, cfg.Width, cfg.Height, testBudget)
+			continue
+		}
 		want, werr := jpeg.Decode(bytes.NewReader(data))
 		got, _, gerr := decode(bytes.NewReader(data), -1, -1, testBudget)
 		switch {
@@ -149,7 +157,7 @@ func TestUnsupportedIsExplicit(t *testing.T) {
 		data, _ := os.ReadFile(f)
 		_, _, err := decode(bytes.NewReader(data), -1, -1, testBudget)
 		if err != nil && !errors.Is(err, ErrUnsupported) && !errors.Is(err, ErrTooLarge) {
-			if _, serr := jpeg.Decode(bytes.NewReader(data)); serr == nil {
+			if _, serr := jpeg.Decode(bytes.NewReader(data)); serr == nil { // never the bomb: ErrTooLarge above
 				t.Errorf("%s: %v", filepath.Base(f), err)
 			}
 		}
