@@ -16,7 +16,7 @@ import (
 func init() { debugPanics = true }
 
 // testFiles lists the JPEGs of Go's image/testdata, x/image's testdata (when the module is
-// in the module cache) and imaging/testdata.
+// in the module cache), imaging/testdata and $JPEGSCALE_EXTRA_DIR/*.jpg when set.
 func testFiles(t testing.TB) []string {
 	var files []string
 	out, _ := exec.Command("go", "env", "GOROOT").Output()
@@ -30,6 +30,11 @@ func testFiles(t testing.TB) []string {
 		m, _ := filepath.Glob(filepath.Join(strings.TrimSpace(string(out)), "testdata", "*.jpeg"))
 		files = append(files, m...)
 	}
+	if dir := os.Getenv("JPEGSCALE_EXTRA_DIR"); dir != "" {
+		// Opt-in: e.g. the benchmark photos bench/ fetches (bench/out/img).
+		m, _ := filepath.Glob(filepath.Join(dir, "*.jpg"))
+		files = append(files, m...)
+	}
 	m, _ := filepath.Glob("../testdata/*.jpg")
 	files = append(files, m...)
 	if len(files) == 0 {
@@ -39,7 +44,7 @@ func testFiles(t testing.TB) []string {
 }
 
 // testBudget keeps the bomb in imaging/testdata from allocating gigabytes.
-const testBudget = 1 << 24
+const testBudget = 1 << 26
 
 // maxDiffYCCK bounds CMYK output converted from YCCK, where a difference of 1 in Y, Cb
 // and Cr grows through the YCbCr-to-RGB matrix (measured: 3, jpeg-cmyk-progressive.jpg).

@@ -197,3 +197,34 @@ func BenchmarkDecodeScaled(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkDecodeFiles times image/jpeg's full decode and DecodeScaled at 1/8 on each JPEG
+// of $JPEGSCALE_EXTRA_DIR (skipped when unset).
+func BenchmarkDecodeFiles(b *testing.B) {
+	dir := os.Getenv("JPEGSCALE_EXTRA_DIR")
+	if dir == "" {
+		b.Skip("JPEGSCALE_EXTRA_DIR not set")
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "*.jpg"))
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			b.Fatal(err)
+		}
+		name := filepath.Base(f)
+		b.Run(name+"/stdlib-full", func(b *testing.B) {
+			for b.Loop() {
+				if _, err := jpeg.Decode(bytes.NewReader(data)); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run(name+"/jpegscale-1-8", func(b *testing.B) {
+			for b.Loop() {
+				if _, _, err := DecodeScaled(bytes.NewReader(data), 0, 0, 0); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
