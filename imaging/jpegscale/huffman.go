@@ -143,20 +143,6 @@ func (b *bitReader) receiveExtend(s uint8) int32 {
 	return v
 }
 
-// bits reads n <= 16 bits as an unsigned value.
-func (b *bitReader) bits(n uint) int32 {
-	if n == 0 {
-		return 0
-	}
-	if b.n < n {
-		b.fill()
-	}
-	v := int32(b.acc >> (64 - n))
-	b.acc <<= n
-	b.n -= n
-	return v
-}
-
 func (b *bitReader) bit() bool {
 	if b.n == 0 {
 		b.fill()

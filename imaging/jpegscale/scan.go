@@ -1,6 +1,9 @@
 package jpegscale
 
-import "io"
+import (
+	"io"
+	"math/bits"
+)
 
 func (d *decoder) processSOS(seg []byte) error {
 	if !d.sof {
@@ -282,29 +285,49 @@ func (d *decoder) dcBlock(c *component, in bool, idx int) error {
 	return nil
 }
 
+// acFirst decodes one block of a first AC scan of a spectral band (G.1.2.2), with the bit
+// buffer in locals.
 func (d *decoder) acFirst(c *component, in bool, idx int) error {
 	if d.eobrun > 0 {
 		d.eobrun--
 		return nil
 	}
 	br := &d.br
-	ac := &d.ac[c.ta]
+	acc, n := br.acc, br.n
+	t := &d.ac[c.ta]
 	var coef []int16
 	var nz uint64
 	if in {
 		coef = c.coef[idx*d.nslot : (idx+1)*d.nslot]
 	}
 	for k := d.ss; k <= d.se; k++ {
-		rs, ok := br.decode(ac)
-		if !ok {
-			return errHuffman
+		if n < 32 {
+			br.acc, br.n = acc, n
+			br.fill()
+			acc, n = br.acc, br.n
+		}
+		var rs uint8
+		if e := t.lut[acc>>(64-lutBits)]; e != 0 {
+			rs = uint8(e)
+			acc <<= e >> 8
+			n -= uint(e >> 8)
+		} else {
+			var l uint
+			if rs, l = t.slow(acc); l == 0 {
+				br.acc, br.n = acc, n
+				return errHuffman
+			}
+			acc <<= l
+			n -= l
 		}
 		r, s := int(rs>>4), rs&15
 		if s == 0 {
 			if r < 15 {
 				d.eobrun = 1<<r - 1
 				if r > 0 {
-					d.eobrun += br.bits(uint(r))
+					d.eobrun += int32(acc >> (64 - uint(r)))
+					acc <<= uint(r)
+					n -= uint(r)
 				}
 				break
 			}
@@ -313,22 +336,33 @@ func (d *decoder) acFirst(c *component, in bool, idx int) error {
 		}
 		k += r
 		if k > 63 {
+			br.acc, br.n = acc, n
 			return formatError("coefficient index past 63")
 		}
-		v := br.receiveExtend(s) << d.al
 		nz |= 1 << k
 		if z := d.slot[k]; z >= 0 && in {
-			coef[z] = int16(v)
+			v := int32(acc >> (64 - uint(s)))
+			if v < 1<<(s-1) {
+				v += -1<<s + 1
+			}
+			coef[z] = int16(v << d.al)
 		}
+		acc <<= s
+		n -= uint(s)
 	}
+	br.acc, br.n = acc, n
 	if in {
 		c.nz[idx] |= nz
 	}
 	return nil
 }
 
+// acRefine decodes one block of an AC successive-approximation refinement scan (G.1.2.3).
+// Every coefficient already non-zero (known from the nz mask even when not kept) takes a
+// correction bit; the bit buffer is kept in locals.
 func (d *decoder) acRefine(c *component, in bool, idx int) error {
 	br := &d.br
+	acc, n := br.acc, br.n
 	var coef []int16
 	var nz uint64
 	if in {
@@ -336,10 +370,10 @@ func (d *decoder) acRefine(c *component, in bool, idx int) error {
 		nz = c.nz[idx]
 	}
 	p1 := int16(1) << d.al
-	refine := func(k int) {
+	// correct applies a correction bit to coefficient k, if it is kept.
+	correct := func(k int) {
 		if z := d.slot[k]; z >= 0 && in {
-			x := coef[z]
-			if x&p1 == 0 {
+			if x := coef[z]; x&p1 == 0 {
 				if x >= 0 {
 					coef[z] = x + p1
 				} else {
@@ -348,37 +382,64 @@ func (d *decoder) acRefine(c *component, in bool, idx int) error {
 			}
 		}
 	}
-	k := d.ss
+	k, se := d.ss, d.se
 	if d.eobrun == 0 {
-		ac := &d.ac[c.ta]
-		for k <= d.se {
-			rs, ok := br.decode(ac)
-			if !ok {
-				return errHuffman
+		t := &d.ac[c.ta]
+		for k <= se {
+			if n < 32 {
+				br.acc, br.n = acc, n
+				br.fill()
+				acc, n = br.acc, br.n
+			}
+			var rs uint8
+			if e := t.lut[acc>>(64-lutBits)]; e != 0 {
+				rs = uint8(e)
+				acc <<= e >> 8
+				n -= uint(e >> 8)
+			} else {
+				var l uint
+				if rs, l = t.slow(acc); l == 0 {
+					br.acc, br.n = acc, n
+					return errHuffman
+				}
+				acc <<= l
+				n -= l
 			}
 			r, s := int(rs>>4), rs&15
 			var val int16
 			if s != 0 {
 				if s != 1 {
+					br.acc, br.n = acc, n
 					return formatError("bad refinement value size")
 				}
-				if br.bit() {
+				if acc>>63 != 0 {
 					val = p1
 				} else {
 					val = -p1
 				}
+				acc <<= 1
+				n--
 			} else if r != 15 {
 				d.eobrun = 1 << r
 				if r > 0 {
-					d.eobrun += br.bits(uint(r))
+					d.eobrun += int32(acc >> (64 - uint(r)))
+					acc <<= uint(r)
+					n -= uint(r)
 				}
 				break
 			}
-			for k <= d.se {
+			for k <= se {
 				if nz&(1<<k) != 0 {
-					if br.bit() {
-						refine(k)
+					if n == 0 {
+						br.acc, br.n = acc, n
+						br.fill()
+						acc, n = br.acc, br.n
 					}
+					if acc>>63 != 0 {
+						correct(k)
+					}
+					acc <<= 1
+					n--
 					k++
 					continue
 				}
@@ -398,13 +459,25 @@ func (d *decoder) acRefine(c *component, in bool, idx int) error {
 		}
 	}
 	if d.eobrun > 0 {
-		for ; k <= d.se; k++ {
-			if nz&(1<<k) != 0 && br.bit() {
-				refine(k)
+		// Only the correction bits of the non-zero coefficients left in the band.
+		m := nz & (^uint64(0) << uint(k)) & (^uint64(0) >> uint(63-se))
+		for m != 0 {
+			kk := bits.TrailingZeros64(m)
+			m &= m - 1
+			if n == 0 {
+				br.acc, br.n = acc, n
+				br.fill()
+				acc, n = br.acc, br.n
 			}
+			if acc>>63 != 0 {
+				correct(kk)
+			}
+			acc <<= 1
+			n--
 		}
 		d.eobrun--
 	}
+	br.acc, br.n = acc, n
 	if in {
 		c.nz[idx] = nz
 	}
