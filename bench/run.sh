@@ -101,10 +101,10 @@ if has thumbs; then
     done
     # Peak RSS of one image in one process: the timed runs above keep
     # garbage (Go) and an operation cache (libvips) across repetitions.
-    taskset -c 0 env GOMAXPROCS=1 /usr/bin/time -v "$OUT/bin/thumbs" -n 0 "$img" >/dev/null 2>"$OUT/log/rss1-$b.go"
+    taskset -c 0 env GOMAXPROCS=1 /usr/bin/time -v "$OUT/bin/thumbs" -n 0 "$img" >/dev/null 2>"$OUT/log/rss1-$b.gorss"
     taskset -c 0 env VIPS_CONCURRENCY=1 /usr/bin/time -v vipsthumbnail "$img" -s 500x -o "$OUT/vt/%s.md.jpg[Q=90,strip]" 2>"$OUT/log/rss1-$b.vmd"
     taskset -c 0 env VIPS_CONCURRENCY=1 /usr/bin/time -v vipsthumbnail "$img" --smartcrop centre -s 160x160 -o "$OUT/vt/%s.th.jpg[Q=90,strip]" 2>"$OUT/log/rss1-$b.vth"
-    grss=$(maxrss "$OUT/log/rss1-$b.go")
+    grss=$(maxrss "$OUT/log/rss1-$b.gorss")
     vrss=$(printf '%s\n%s\n' "$(maxrss "$OUT/log/rss1-$b.vmd")" "$(maxrss "$OUT/log/rss1-$b.vth")" | sort -g | tail -1)
     g=$(printf '%s\n' "${gs[@]}" | median); v=$(printf '%s\n' "${vs[@]}" | median)
     say "$b | $g | $v | $(ratio "$g" "$v") | $grss | $vrss"
@@ -157,10 +157,11 @@ if has serve; then
   ssize=$(stat -c %s "$DATA/images/${SMALL#/images/}"); lsize=$(stat -c %s "$DATA/images/${LARGE#/images/}")
   # The image tree as it was before the fast path, for the same files.
   BEFORE_REV=${BEFORE_REV:-$(git rev-list -1 --grep='image fast path caches file metadata' HEAD)~1}
-  rm -rf "$OUT/before-src"; git worktree prune
-  git worktree add -q --detach "$OUT/before-src" "$BEFORE_REV"
-  (cd "$OUT/before-src" && go build -o "$OUT/bin/picbed-before" .)
-  git worktree remove --force "$OUT/before-src"
+  # (outside the checkout: a Go tree under bench/out would join ./...)
+  src=$(mktemp -d /tmp/picbed-before.XXXXXX); rmdir "$src"
+  git worktree add -q --detach "$src" "$BEFORE_REV"
+  (cd "$src" && go build -o "$OUT/bin/picbed-before" .)
+  git worktree remove --force "$src"
   rm -rf "$OUT/data-before"; cp -a "$DATA" "$OUT/data-before"; rm -f "$OUT/data-before/picbed.sock"
   cat >"$OUT/nginx.conf" <<EOF
 user root;
