@@ -265,6 +265,7 @@ if has upload; then
   done
   say "peak RSS after uploads: picbed $(hwm "$PB") MB, floor $(hwm "$FLOOR") MB"
   stop "$PB"; stop "$FLOOR"
+  rm -rf "$OUT/floor-data" "$DATA" # thousands of uploads: gigabytes
 fi
 
 # ---------------------------------------------------------------- rss
