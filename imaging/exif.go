@@ -45,13 +45,8 @@ func readIFD0(tiff []byte) ifd0Tags {
 	if len(tiff) < 8 {
 		return t
 	}
-	var bo binary.ByteOrder
-	switch string(tiff[:2]) {
-	case "II":
-		bo = binary.LittleEndian
-	case "MM":
-		bo = binary.BigEndian
-	default:
+	bo, ok := tiffByteOrder(tiff)
+	if !ok {
 		return t
 	}
 	if bo.Uint16(tiff[2:4]) != 42 {
@@ -192,13 +187,8 @@ func checkTIFF(tiff []byte) error {
 	if len(tiff) < 8 {
 		return bad("short header")
 	}
-	var bo binary.ByteOrder
-	switch string(tiff[:2]) {
-	case "II":
-		bo = binary.LittleEndian
-	case "MM":
-		bo = binary.BigEndian
-	default:
+	bo, ok := tiffByteOrder(tiff)
+	if !ok {
 		return bad("bad byte order")
 	}
 	size := uint64(len(tiff))
@@ -240,4 +230,16 @@ func checkTIFF(tiff []byte) error {
 		queue = append(queue, bo.Uint32(tiff[uint64(off)+2+12*n:]))
 	}
 	return nil
+}
+
+// tiffByteOrder reads the byte order mark ("II" or "MM") that starts a TIFF structure
+// of at least 2 bytes.
+func tiffByteOrder(tiff []byte) (binary.ByteOrder, bool) {
+	switch string(tiff[:2]) {
+	case "II":
+		return binary.LittleEndian, true
+	case "MM":
+		return binary.BigEndian, true
+	}
+	return nil, false
 }
