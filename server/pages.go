@@ -28,6 +28,7 @@ type viewerImage struct {
 	Description string
 	URL         string // full image
 	DisplayURL  string // medium when there is one
+	HasMedium   bool   // the browser may pick the full image from srcset on wide screens
 	ThumbURL    string
 	ViewerURL   string
 	Width       int
@@ -142,7 +143,7 @@ func (s *Server) viewerData(r *http.Request, img store.Image) *viewerImage {
 		Date:        img.Date.In(s.cfg.Location),
 	}
 	if u.medium != "" {
-		v.DisplayURL = u.medium
+		v.DisplayURL, v.HasMedium = u.medium, true
 	}
 	return v
 }
