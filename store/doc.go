@@ -31,6 +31,7 @@
 //	                   "last_sweep", "checked_seq", "clean_shutdown", "full_sweep"
 //	users              user id -> user record (bcrypt password hash included)
 //	users_by_name      lower-case user name -> user id
+//	users_by_email     lower-case e-mail address -> user id (users without one are not indexed)
 //	apikeys            key id -> key record (SHA-256 of the key, never the key)
 //	apikeys_by_hash    SHA-256(key) (32 bytes) -> key id
 //	apikeys_by_user    user id | key id -> empty

@@ -38,6 +38,7 @@ var (
 	bucketMeta          = []byte("meta")
 	bucketUsers         = []byte("users")
 	bucketUsersByName   = []byte("users_by_name")
+	bucketUsersByEmail  = []byte("users_by_email")
 	bucketKeys          = []byte("apikeys")
 	bucketKeysByHash    = []byte("apikeys_by_hash")
 	bucketKeysByUser    = []byte("apikeys_by_user")
@@ -51,7 +52,7 @@ var (
 	allBuckets = [][]byte{
 		bucketMeta, bucketUsers, bucketUsersByName, bucketKeys, bucketKeysByHash,
 		bucketKeysByUser, bucketImages, bucketImagesByOwner, bucketImagesByMD5,
-		bucketImagesByFile, bucketImagesByAlbum, bucketImagesByExp,
+		bucketImagesByFile, bucketImagesByAlbum, bucketImagesByExp, bucketUsersByEmail,
 	}
 )
 

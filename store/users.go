@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	bolt "go.etcd.io/bbolt"
 	"golang.org/x/crypto/bcrypt"
@@ -34,10 +36,15 @@ const (
 // bcrypt from Chevereto) can be added later without guessing.
 const pwScheme = "bcrypt-sha256-b64"
 
+// MaxEmailLen is the longest e-mail address accepted (RFC 5321's limit on
+// a forward path, which is what a mail server would accept anyway).
+const MaxEmailLen = 254
+
 // User is an account. Admin users manage the install.
 type User struct {
 	ID       uint64
 	Name     string
+	Email    string // lower-case; "" if none
 	Admin    bool
 	Disabled bool
 	Created  time.Time
@@ -47,6 +54,7 @@ type userRecord struct {
 	V            int       `json:"v"`
 	ID           uint64    `json:"id"`
 	Name         string    `json:"name"`
+	Email        string    `json:"email,omitempty"`
 	Admin        bool      `json:"admin,omitempty"`
 	Disabled     bool      `json:"disabled,omitempty"`
 	Created      time.Time `json:"created"`
@@ -55,8 +63,11 @@ type userRecord struct {
 }
 
 func (r userRecord) user() User {
-	return User{ID: r.ID, Name: r.Name, Admin: r.Admin, Disabled: r.Disabled, Created: r.Created}
+	return User{ID: r.ID, Name: r.Name, Email: r.Email, Admin: r.Admin, Disabled: r.Disabled, Created: r.Created}
 }
+
+// enabledAdmin reports whether the user counts for last-admin protection.
+func (r userRecord) enabledAdmin() bool { return r.Admin && !r.Disabled }
 
 func validUserName(name string) error {
 	if len(name) < MinUserNameLen || len(name) > MaxUserNameLen {
@@ -69,6 +80,33 @@ func validUserName(name string) error {
 		}
 	}
 	return nil
+}
+
+// normalizeEmail checks the shape of an e-mail address and lower-cases it.
+// It does not try to implement RFC 5322: one '@' between a non-empty local
+// part and domain, no spaces or control characters, valid UTF-8. "" is
+// accepted and means no address.
+func normalizeEmail(email string) (string, error) {
+	if email == "" {
+		return "", nil
+	}
+	if !utf8.ValidString(email) {
+		return "", fmt.Errorf("%w: e-mail address is not valid UTF-8", ErrInvalid)
+	}
+	for _, r := range email {
+		if unicode.IsSpace(r) || unicode.IsControl(r) {
+			return "", fmt.Errorf("%w: e-mail address may not contain spaces or control characters", ErrInvalid)
+		}
+	}
+	at := strings.IndexByte(email, '@')
+	if at <= 0 || at == len(email)-1 || strings.Count(email, "@") != 1 {
+		return "", fmt.Errorf("%w: e-mail address must be local@domain", ErrInvalid)
+	}
+	email = strings.ToLower(email)
+	if len(email) > MaxEmailLen {
+		return "", fmt.Errorf("%w: e-mail address is longer than %d bytes", ErrInvalid, MaxEmailLen)
+	}
+	return email, nil
 }
 
 func validPassword(pw string) error {
@@ -92,46 +130,157 @@ func hashPassword(pw string) (string, error) {
 	return string(h), nil
 }
 
-// CreateUser adds a user. name must be 3-32 of [A-Za-z0-9_] and is unique
-// case-insensitively (kept as typed); password must be 6-128 bytes and is
-// stored as a bcrypt hash. It returns ErrInvalid (wrapped with the rule) or
-// ErrConflict when the name is taken.
-func (s *Store) CreateUser(name, password string, admin bool) (User, error) {
+// newUserRecord validates a new user's fields and hashes the password (slow,
+// so it runs before any write transaction is opened).
+func newUserRecord(name, email, password string, admin bool) (userRecord, error) {
 	if err := validUserName(name); err != nil {
-		return User{}, err
+		return userRecord{}, err
+	}
+	email, err := normalizeEmail(email)
+	if err != nil {
+		return userRecord{}, err
 	}
 	if err := validPassword(password); err != nil {
-		return User{}, err
+		return userRecord{}, err
 	}
-	hash, err := hashPassword(password) // slow: outside the write lock
+	hash, err := hashPassword(password)
+	if err != nil {
+		return userRecord{}, err
+	}
+	return userRecord{
+		V: schemaVersion, Name: name, Email: email, Admin: admin, Created: time.Now().UTC().Truncate(time.Second),
+		PasswordHash: hash, PWScheme: pwScheme,
+	}, nil
+}
+
+// CreateUser adds a user without an e-mail address; see CreateUserWithEmail.
+func (s *Store) CreateUser(name, password string, admin bool) (User, error) {
+	return s.CreateUserWithEmail(name, "", password, admin)
+}
+
+// CreateUserWithEmail adds a user. name must be 3-32 of [A-Za-z0-9_] and is
+// unique case-insensitively (kept as typed); email may be empty, else it
+// must look like local@domain (at most MaxEmailLen bytes), is stored
+// lower-cased and is unique; password must be 6-128 bytes and is stored as a
+// bcrypt hash. It returns ErrInvalid (wrapped with the rule) or ErrConflict
+// when the name or the e-mail address is taken.
+func (s *Store) CreateUserWithEmail(name, email, password string, admin bool) (User, error) {
+	rec, err := newUserRecord(name, email, password, admin)
 	if err != nil {
 		return User{}, err
 	}
-	rec := userRecord{
-		V: schemaVersion, Name: name, Admin: admin, Created: time.Now().UTC().Truncate(time.Second),
-		PasswordHash: hash, PWScheme: pwScheme,
-	}
 	err = s.db.Update(func(tx *bolt.Tx) error {
-		byName := tx.Bucket(bucketUsersByName)
-		lname := []byte(strings.ToLower(name))
-		if byName.Get(lname) != nil {
-			return fmt.Errorf("%w: user name %q", ErrConflict, name)
-		}
-		users := tx.Bucket(bucketUsers)
-		id, err := users.NextSequence()
-		if err != nil {
-			return err
-		}
-		rec.ID = id
-		if err := putJSON(users, u64(id), rec); err != nil {
-			return err
-		}
-		return byName.Put(lname, u64(id))
+		rec, err = createUserTx(tx, rec)
+		return err
 	})
 	if err != nil {
 		return User{}, wrap(err, "create user %q", name)
 	}
 	return rec.user(), nil
+}
+
+// CreateFirstAdmin creates the admin user of a new install, like
+// CreateUserWithEmail with admin set, but only if no admin user (enabled or
+// disabled) exists yet; the check and the creation are one write
+// transaction, so of two concurrent installers exactly one succeeds. It
+// returns ErrConflict when an admin already exists or the name or e-mail
+// address is taken, and ErrInvalid for bad fields.
+func (s *Store) CreateFirstAdmin(name, email, password string) (User, error) {
+	rec, err := newUserRecord(name, email, password, true)
+	if err != nil {
+		return User{}, err
+	}
+	err = s.db.Update(func(tx *bolt.Tx) error {
+		has, err := hasAdminTx(tx)
+		if err != nil {
+			return err
+		}
+		if has {
+			return fmt.Errorf("%w: an admin user already exists", ErrConflict)
+		}
+		rec, err = createUserTx(tx, rec)
+		return err
+	})
+	if err != nil {
+		return User{}, wrap(err, "create first admin %q", name)
+	}
+	return rec.user(), nil
+}
+
+func createUserTx(tx *bolt.Tx, rec userRecord) (userRecord, error) {
+	byName := tx.Bucket(bucketUsersByName)
+	lname := []byte(strings.ToLower(rec.Name))
+	if byName.Get(lname) != nil {
+		return rec, fmt.Errorf("%w: user name %q", ErrConflict, rec.Name)
+	}
+	byEmail := tx.Bucket(bucketUsersByEmail)
+	if rec.Email != "" && byEmail.Get([]byte(rec.Email)) != nil {
+		return rec, fmt.Errorf("%w: e-mail address %q", ErrConflict, rec.Email)
+	}
+	users := tx.Bucket(bucketUsers)
+	id, err := users.NextSequence()
+	if err != nil {
+		return rec, err
+	}
+	rec.ID = id
+	if err := putJSON(users, u64(id), rec); err != nil {
+		return rec, err
+	}
+	if rec.Email != "" {
+		if err := byEmail.Put([]byte(rec.Email), u64(id)); err != nil {
+			return rec, err
+		}
+	}
+	return rec, byName.Put(lname, u64(id))
+}
+
+// HasAdmin reports whether any admin user exists, enabled or disabled (the
+// installer is open only while it returns false).
+func (s *Store) HasAdmin() (bool, error) {
+	var has bool
+	err := s.db.View(func(tx *bolt.Tx) error {
+		var err error
+		has, err = hasAdminTx(tx)
+		return err
+	})
+	return has, wrap(err, "look for an admin")
+}
+
+func hasAdminTx(tx *bolt.Tx) (bool, error) {
+	found := false
+	err := forEachUser(tx, func(rec userRecord) bool {
+		found = rec.Admin
+		return !found
+	})
+	return found, err
+}
+
+// enabledAdmins counts the admins who are not disabled.
+func enabledAdmins(tx *bolt.Tx) (int, error) {
+	n := 0
+	err := forEachUser(tx, func(rec userRecord) bool {
+		if rec.enabledAdmin() {
+			n++
+		}
+		return true
+	})
+	return n, err
+}
+
+// forEachUser calls fn with every user record in id order until it returns
+// false.
+func forEachUser(tx *bolt.Tx, fn func(userRecord) bool) error {
+	c := tx.Bucket(bucketUsers).Cursor()
+	for k, v := c.First(); k != nil; k, v = c.Next() {
+		var rec userRecord
+		if err := json.Unmarshal(v, &rec); err != nil {
+			return fmt.Errorf("decode user %d: %w", bytesToID(k), err)
+		}
+		if !fn(rec) {
+			return nil
+		}
+	}
+	return nil
 }
 
 // User returns the user with id, or ErrNotFound.
@@ -167,13 +316,9 @@ func (s *Store) UserByName(name string) (User, error) {
 func (s *Store) Users() ([]User, error) {
 	users := []User{}
 	err := s.db.View(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketUsers).ForEach(func(k, v []byte) error {
-			var rec userRecord
-			if err := json.Unmarshal(v, &rec); err != nil {
-				return fmt.Errorf("decode user %d: %w", binary.BigEndian.Uint64(k), err)
-			}
+		return forEachUser(tx, func(rec userRecord) bool {
 			users = append(users, rec.user())
-			return nil
+			return true
 		})
 	})
 	if err != nil {
@@ -192,32 +337,63 @@ var dummyHash = sync.OnceValue(func() []byte {
 	return h
 })
 
-// CheckPassword returns the user named name (case-insensitive) if password
-// is theirs and the user is not disabled. Otherwise it returns
-// ErrUnauthorized, spending one bcrypt comparison in every case so the timing
-// does not tell unknown names from wrong passwords.
-func (s *Store) CheckPassword(name, password string) (User, error) {
+// CheckPassword returns the user identified by subject if password is
+// theirs and the user is not disabled. subject is an e-mail address when it
+// contains '@' (user names cannot), else a user name; both match
+// case-insensitively. Otherwise it returns ErrUnauthorized, spending one
+// bcrypt comparison in every case so the timing does not tell unknown users
+// from wrong passwords.
+func (s *Store) CheckPassword(subject, password string) (User, error) {
 	var rec userRecord
 	err := s.db.View(func(tx *bolt.Tx) error {
 		var err error
-		rec, err = getUserByName(tx, name)
+		if strings.Contains(subject, "@") {
+			rec, err = getUserByEmail(tx, subject)
+		} else {
+			rec, err = getUserByName(tx, subject)
+		}
 		return err
 	})
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		return User{}, wrap(err, "check password")
 	}
-	if err != nil || len(password) > MaxPasswordLen || rec.PWScheme != pwScheme {
-		bcrypt.CompareHashAndPassword(dummyHash(), prehash(password))
-		return User{}, fmt.Errorf("%w: wrong user name or password", ErrUnauthorized)
-	}
-	if bcrypt.CompareHashAndPassword([]byte(rec.PasswordHash), prehash(password)) != nil || rec.Disabled {
+	if err != nil || !passwordMatches(rec, password) || rec.Disabled {
 		return User{}, fmt.Errorf("%w: wrong user name or password", ErrUnauthorized)
 	}
 	return rec.user(), nil
 }
 
-// SetPassword replaces the password of user id. It returns ErrInvalid for a
-// bad password and ErrNotFound for an unknown user. API keys stay valid.
+// CheckUserPassword checks the current password of user id, e.g. before a
+// password change; it does not look at Disabled. It returns ErrUnauthorized
+// when password is wrong and ErrNotFound for an unknown user.
+func (s *Store) CheckUserPassword(id uint64, password string) error {
+	var rec userRecord
+	err := s.db.View(func(tx *bolt.Tx) error {
+		var err error
+		rec, err = getUser(tx, id)
+		return err
+	})
+	if err != nil {
+		return wrap(err, "check password of user %d", id)
+	}
+	if !passwordMatches(rec, password) {
+		return fmt.Errorf("%w: wrong password", ErrUnauthorized)
+	}
+	return nil
+}
+
+// passwordMatches does one bcrypt comparison whatever rec is (the zero
+// record of an unknown user compares against dummyHash).
+func passwordMatches(rec userRecord, password string) bool {
+	if rec.ID == 0 || len(password) > MaxPasswordLen || rec.PWScheme != pwScheme {
+		bcrypt.CompareHashAndPassword(dummyHash(), prehash(password))
+		return false
+	}
+	return bcrypt.CompareHashAndPassword([]byte(rec.PasswordHash), prehash(password)) == nil
+}
+
+// SetPassword replaces the password of user id. It returns ErrInvalid for a bad
+// password and ErrNotFound for an unknown user. API keys stay valid.
 func (s *Store) SetPassword(id uint64, password string) error {
 	if err := validPassword(password); err != nil {
 		return err
@@ -226,34 +402,98 @@ func (s *Store) SetPassword(id uint64, password string) error {
 	if err != nil {
 		return err
 	}
-	return s.updateUser(id, func(rec *userRecord) {
+	return s.updateUser(id, func(tx *bolt.Tx, rec *userRecord) error {
 		rec.PasswordHash, rec.PWScheme = hash, pwScheme
+		return nil
 	})
 }
 
-// SetUserDisabled enables or disables user id. A disabled user cannot log in
-// and their API keys are refused. It returns ErrNotFound for an unknown user.
-func (s *Store) SetUserDisabled(id uint64, disabled bool) error {
-	return s.updateUser(id, func(rec *userRecord) { rec.Disabled = disabled })
+// SetUserEmail sets the e-mail address of user id (lower-cased; "" removes
+// it). It returns ErrInvalid for a malformed address, ErrConflict when
+// another user has it and ErrNotFound for an unknown user.
+func (s *Store) SetUserEmail(id uint64, email string) error {
+	email, err := normalizeEmail(email)
+	if err != nil {
+		return err
+	}
+	return s.updateUser(id, func(tx *bolt.Tx, rec *userRecord) error {
+		if rec.Email == email {
+			return nil
+		}
+		byEmail := tx.Bucket(bucketUsersByEmail)
+		if email != "" {
+			if v := byEmail.Get([]byte(email)); v != nil && bytesToID(v) != id {
+				return fmt.Errorf("%w: e-mail address %q", ErrConflict, email)
+			}
+			if err := byEmail.Put([]byte(email), u64(id)); err != nil {
+				return err
+			}
+		}
+		if rec.Email != "" {
+			if err := byEmail.Delete([]byte(rec.Email)); err != nil {
+				return err
+			}
+		}
+		rec.Email = email
+		return nil
+	})
 }
 
-// SetUserAdmin grants or removes admin rights of user id; ErrNotFound for an
+// SetUserDisabled enables or disables user id. A disabled user cannot log in,
+// and their API keys are refused. It
+// returns ErrConflict when that would leave no enabled admin and ErrNotFound
+// for an unknown user.
+func (s *Store) SetUserDisabled(id uint64, disabled bool) error {
+	return s.updateUser(id, func(tx *bolt.Tx, rec *userRecord) error {
+		rec.Disabled = disabled
+		return nil
+	})
+}
+
+// SetUserAdmin grants or removes admin rights of user id. It returns
+// ErrConflict when that would leave no enabled admin and ErrNotFound for an
 // unknown user.
 func (s *Store) SetUserAdmin(id uint64, admin bool) error {
-	return s.updateUser(id, func(rec *userRecord) { rec.Admin = admin })
+	return s.updateUser(id, func(_ *bolt.Tx, rec *userRecord) error {
+		rec.Admin = admin
+		return nil
+	})
 }
 
-func (s *Store) updateUser(id uint64, change func(*userRecord)) error {
+// updateUser applies change to user id's record in one transaction, refusing
+// with ErrConflict a change that takes away the last enabled admin.
+func (s *Store) updateUser(id uint64, change func(*bolt.Tx, *userRecord) error) error {
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		rec, err := getUser(tx, id)
 		if err != nil {
 			return err
 		}
-		change(&rec)
+		was := rec.enabledAdmin()
+		if err := change(tx, &rec); err != nil {
+			return err
+		}
+		if was && !rec.enabledAdmin() {
+			if err := keepAnAdmin(tx); err != nil {
+				return err
+			}
+		}
 		rec.V = schemaVersion
 		return putJSON(tx.Bucket(bucketUsers), u64(id), rec)
 	})
 	return wrap(err, "update user %d", id)
+}
+
+// keepAnAdmin returns ErrConflict if there is at most one enabled admin:
+// the caller is about to take that one away.
+func keepAnAdmin(tx *bolt.Tx) error {
+	n, err := enabledAdmins(tx)
+	if err != nil {
+		return err
+	}
+	if n <= 1 {
+		return fmt.Errorf("%w: this is the last enabled admin", ErrConflict)
+	}
+	return nil
 }
 
 func getUser(tx *bolt.Tx, id uint64) (userRecord, error) {
@@ -270,6 +510,14 @@ func getUser(tx *bolt.Tx, id uint64) (userRecord, error) {
 
 func getUserByName(tx *bolt.Tx, name string) (userRecord, error) {
 	v := tx.Bucket(bucketUsersByName).Get([]byte(strings.ToLower(name)))
+	if len(v) != 8 {
+		return userRecord{}, ErrNotFound
+	}
+	return getUser(tx, binary.BigEndian.Uint64(v))
+}
+
+func getUserByEmail(tx *bolt.Tx, email string) (userRecord, error) {
+	v := tx.Bucket(bucketUsersByEmail).Get([]byte(strings.ToLower(email)))
 	if len(v) != 8 {
 		return userRecord{}, ErrNotFound
 	}

@@ -2,7 +2,9 @@ package store
 
 import (
 	"errors"
+	"fmt"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -115,4 +117,255 @@ func TestCheckPassword(t *testing.T) {
 			t.Fatalf("SetPassword(999): %v", err)
 		}
 	})
+}
+
+func TestUserEmail(t *testing.T) {
+	dir := t.TempDir()
+	s := mustOpenStore(t, dir)
+	alice, err := s.CreateUserWithEmail("alice", "Alice@Example.COM", "secret1", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if alice.Email != "alice@example.com" {
+		t.Fatalf("Email = %q, want it lower-cased", alice.Email)
+	}
+	bob, err := s.CreateUser("bob", "secret1", false)
+	if err != nil || bob.Email != "" {
+		t.Fatalf("CreateUser = %+v, %v", bob, err)
+	}
+
+	t.Run("e-mail is unique case-insensitively", func(t *testing.T) {
+		if _, err := s.CreateUserWithEmail("alice2", "ALICE@example.com", "secret1", false); !errors.Is(err, ErrConflict) {
+			t.Fatalf("CreateUserWithEmail with a taken address: %v, want ErrConflict", err)
+		}
+		if err := s.SetUserEmail(bob.ID, "alice@EXAMPLE.com"); !errors.Is(err, ErrConflict) {
+			t.Fatalf("SetUserEmail with a taken address: %v, want ErrConflict", err)
+		}
+	})
+	t.Run("the name is still checked", func(t *testing.T) {
+		if _, err := s.CreateUserWithEmail("ALICE", "other@example.com", "secret1", false); !errors.Is(err, ErrConflict) {
+			t.Fatalf("taken name: %v, want ErrConflict", err)
+		}
+	})
+	for _, tc := range []struct{ name, email string }{
+		{"no at", "alice.example.com"},
+		{"two ats", "a@b@example.com"},
+		{"empty local part", "@example.com"},
+		{"empty domain", "alice@"},
+		{"space", "al ice@example.com"},
+		{"leading space", " alice@example.com"},
+		{"control character", "alice\x01@example.com"},
+		{"newline", "alice@example.com\n"},
+		{"invalid UTF-8", "al\xffice@example.com"},
+		{"too long", strings.Repeat("a", MaxEmailLen-len("@example.com")+1) + "@example.com"},
+	} {
+		t.Run("rejects "+tc.name, func(t *testing.T) {
+			if _, err := s.CreateUserWithEmail("carol", tc.email, "secret1", false); !errors.Is(err, ErrInvalid) {
+				t.Fatalf("CreateUserWithEmail(%q): %v, want ErrInvalid", tc.email, err)
+			}
+			if err := s.SetUserEmail(bob.ID, tc.email); !errors.Is(err, ErrInvalid) {
+				t.Fatalf("SetUserEmail(%q): %v, want ErrInvalid", tc.email, err)
+			}
+		})
+	}
+	t.Run("longest address is accepted", func(t *testing.T) {
+		email := strings.Repeat("a", MaxEmailLen-len("@example.com")) + "@example.com"
+		if err := s.SetUserEmail(bob.ID, email); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.SetUserEmail(bob.ID, ""); err != nil {
+			t.Fatal(err)
+		}
+	})
+	t.Run("non-ASCII address", func(t *testing.T) {
+		if err := s.SetUserEmail(bob.ID, "Bob@例子.测试"); err != nil {
+			t.Fatal(err)
+		}
+		if u, err := s.CheckPassword("bob@例子.测试", "secret1"); err != nil || u.ID != bob.ID {
+			t.Fatalf("login by non-ASCII address: %+v, %v", u, err)
+		}
+	})
+
+	t.Run("login by e-mail", func(t *testing.T) {
+		for _, subject := range []string{"alice@example.com", "ALICE@Example.com", "alice", "Alice"} {
+			u, err := s.CheckPassword(subject, "secret1")
+			if err != nil || u.ID != alice.ID || u.Email != "alice@example.com" {
+				t.Fatalf("CheckPassword(%q) = %+v, %v", subject, u, err)
+			}
+		}
+		for _, tc := range []struct{ subject, pw string }{
+			{"alice@example.com", "wrong-pw"},
+			{"nobody@example.com", "secret1"},
+			{"@", "secret1"},
+		} {
+			if _, err := s.CheckPassword(tc.subject, tc.pw); !errors.Is(err, ErrUnauthorized) {
+				t.Fatalf("CheckPassword(%q, %q): %v, want ErrUnauthorized", tc.subject, tc.pw, err)
+			}
+		}
+	})
+
+	t.Run("changing the address frees the old one", func(t *testing.T) {
+		if err := s.SetUserEmail(alice.ID, "a2@example.com"); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.SetUserEmail(alice.ID, "A2@example.com"); err != nil {
+			t.Fatalf("setting the same address again: %v", err)
+		}
+		if _, err := s.CheckPassword("alice@example.com", "secret1"); !errors.Is(err, ErrUnauthorized) {
+			t.Fatalf("old address still logs in: %v", err)
+		}
+		if _, err := s.CreateUserWithEmail("dave", "alice@example.com", "secret1", false); err != nil {
+			t.Fatalf("old address not free: %v", err)
+		}
+		if err := s.SetUserEmail(alice.ID, ""); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.CheckPassword("a2@example.com", "secret1"); !errors.Is(err, ErrUnauthorized) {
+			t.Fatalf("removed address still logs in: %v", err)
+		}
+		if err := s.SetUserEmail(999, "x@example.com"); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("SetUserEmail(999): %v", err)
+		}
+	})
+
+	t.Run("survives reopen", func(t *testing.T) {
+		if err := s.SetUserEmail(alice.ID, "alice@example.org"); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+		s = mustOpenStore(t, dir)
+		u, err := s.CheckPassword("alice@example.org", "secret1")
+		if err != nil || u.ID != alice.ID {
+			t.Fatalf("after reopen: %+v, %v", u, err)
+		}
+		if got, err := s.User(alice.ID); err != nil || got.Email != "alice@example.org" {
+			t.Fatalf("User after reopen = %+v, %v", got, err)
+		}
+	})
+}
+
+func TestCheckUserPassword(t *testing.T) {
+	s := mustOpenStore(t, t.TempDir())
+	u, err := s.CreateUser("alice", "secret1", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CheckUserPassword(u.ID, "secret1"); err != nil {
+		t.Fatalf("right password: %v", err)
+	}
+	for _, pw := range []string{"secret2", "", strings.Repeat("s", MaxPasswordLen+1)} {
+		if err := s.CheckUserPassword(u.ID, pw); !errors.Is(err, ErrUnauthorized) {
+			t.Fatalf("CheckUserPassword(%q): %v, want ErrUnauthorized", pw, err)
+		}
+	}
+	if err := s.CheckUserPassword(999, "secret1"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("unknown user: %v, want ErrNotFound", err)
+	}
+}
+
+func TestCreateFirstAdmin(t *testing.T) {
+	s := mustOpenStore(t, t.TempDir())
+	if has, err := s.HasAdmin(); err != nil || has {
+		t.Fatalf("HasAdmin on a new store = %v, %v", has, err)
+	}
+	if _, err := s.CreateUser("plain", "secret1", false); err != nil {
+		t.Fatal(err)
+	}
+	if has, _ := s.HasAdmin(); has {
+		t.Fatal("HasAdmin true with only a non-admin user")
+	}
+	if _, err := s.CreateFirstAdmin("x", "root@example.com", "secret1"); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("bad name: %v, want ErrInvalid", err)
+	}
+
+	// Two installers race: exactly one wins.
+	const racers = 2
+	var (
+		wg      sync.WaitGroup
+		results [racers]error
+		users   [racers]User
+	)
+	for i := range racers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			users[i], results[i] = s.CreateFirstAdmin(fmt.Sprintf("admin%d", i), fmt.Sprintf("admin%d@example.com", i), "secret1")
+		}()
+	}
+	wg.Wait()
+	won := 0
+	for i, err := range results {
+		switch {
+		case err == nil:
+			won++
+			if !users[i].Admin || users[i].Email != fmt.Sprintf("admin%d@example.com", i) {
+				t.Fatalf("winner = %+v", users[i])
+			}
+		case !errors.Is(err, ErrConflict):
+			t.Fatalf("loser's error = %v, want ErrConflict", err)
+		}
+	}
+	if won != 1 {
+		t.Fatalf("%d installers won, want exactly 1 (%v)", won, results)
+	}
+	if has, err := s.HasAdmin(); err != nil || !has {
+		t.Fatalf("HasAdmin after install = %v, %v", has, err)
+	}
+	if _, err := s.CreateFirstAdmin("late", "", "secret1"); !errors.Is(err, ErrConflict) {
+		t.Fatalf("third installer: %v, want ErrConflict", err)
+	}
+	all, _ := s.Users()
+	if len(all) != 2 {
+		t.Fatalf("users = %+v, want the plain user and one admin", all)
+	}
+}
+
+func TestLastAdminProtection(t *testing.T) {
+	s := mustOpenStore(t, t.TempDir())
+	root, err := s.CreateUser("root", "secret1", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, err := s.CreateUser("plain", "secret1", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	refuse := func(what string, err error) {
+		t.Helper()
+		if !errors.Is(err, ErrConflict) {
+			t.Fatalf("%s: %v, want ErrConflict", what, err)
+		}
+		if u, _ := s.User(root.ID); !u.Admin || u.Disabled {
+			t.Fatalf("%s changed the last admin anyway: %+v", what, u)
+		}
+	}
+	refuse("disable the only admin", s.SetUserDisabled(root.ID, true))
+	refuse("demote the only admin", s.SetUserAdmin(root.ID, false))
+	if err := s.SetUserDisabled(plain.ID, true); err != nil {
+		t.Fatalf("disabling a non-admin: %v", err)
+	}
+	if err := s.SetUserAdmin(root.ID, true); err != nil {
+		t.Fatalf("no-op on the last admin: %v", err)
+	}
+
+	// A disabled admin does not count.
+	second, err := s.CreateUser("second", "secret1", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetUserDisabled(second.ID, true); err != nil {
+		t.Fatal(err)
+	}
+	refuse("disable the only enabled admin", s.SetUserDisabled(root.ID, true))
+	if err := s.SetUserDisabled(second.ID, false); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetUserAdmin(root.ID, false); err != nil {
+		t.Fatalf("demoting one of two admins: %v", err)
+	}
+	if err := s.SetUserDisabled(second.ID, true); !errors.Is(err, ErrConflict) {
+		t.Fatalf("disabling the remaining admin: %v, want ErrConflict", err)
+	}
 }
