@@ -32,6 +32,8 @@
 //	users              user id -> user record (bcrypt password hash included)
 //	users_by_name      lower-case user name -> user id
 //	users_by_email     lower-case e-mail address -> user id (users without one are not indexed)
+//	sessions           SHA-256(token) (32 bytes) -> session record (never the token)
+//	sessions_by_user   user id | session id -> SHA-256(token)
 //	apikeys            key id -> key record (SHA-256 of the key, never the key)
 //	apikeys_by_hash    SHA-256(key) (32 bytes) -> key id
 //	apikeys_by_user    user id | key id -> empty

@@ -39,6 +39,8 @@ var (
 	bucketUsers         = []byte("users")
 	bucketUsersByName   = []byte("users_by_name")
 	bucketUsersByEmail  = []byte("users_by_email")
+	bucketSessions      = []byte("sessions")
+	bucketSessionsByUsr = []byte("sessions_by_user")
 	bucketKeys          = []byte("apikeys")
 	bucketKeysByHash    = []byte("apikeys_by_hash")
 	bucketKeysByUser    = []byte("apikeys_by_user")
@@ -53,6 +55,7 @@ var (
 		bucketMeta, bucketUsers, bucketUsersByName, bucketKeys, bucketKeysByHash,
 		bucketKeysByUser, bucketImages, bucketImagesByOwner, bucketImagesByMD5,
 		bucketImagesByFile, bucketImagesByAlbum, bucketImagesByExp, bucketUsersByEmail,
+		bucketSessions, bucketSessionsByUsr,
 	}
 )
 

@@ -392,8 +392,10 @@ func passwordMatches(rec userRecord, password string) bool {
 	return bcrypt.CompareHashAndPassword([]byte(rec.PasswordHash), prehash(password)) == nil
 }
 
-// SetPassword replaces the password of user id. It returns ErrInvalid for a bad
-// password and ErrNotFound for an unknown user. API keys stay valid.
+// SetPassword replaces the password of user id and logs them out
+// everywhere (deletes their sessions, in the same transaction). It returns
+// ErrInvalid for a bad password and ErrNotFound for an unknown user. API
+// keys stay valid.
 func (s *Store) SetPassword(id uint64, password string) error {
 	if err := validPassword(password); err != nil {
 		return err
@@ -404,7 +406,8 @@ func (s *Store) SetPassword(id uint64, password string) error {
 	}
 	return s.updateUser(id, func(tx *bolt.Tx, rec *userRecord) error {
 		rec.PasswordHash, rec.PWScheme = hash, pwScheme
-		return nil
+		_, err := deleteUserSessionsTx(tx, id)
+		return err
 	})
 }
 
@@ -440,13 +443,17 @@ func (s *Store) SetUserEmail(id uint64, email string) error {
 }
 
 // SetUserDisabled enables or disables user id. A disabled user cannot log in,
-// and their API keys are refused. It
+// their API keys are refused, and disabling deletes their sessions. It
 // returns ErrConflict when that would leave no enabled admin and ErrNotFound
 // for an unknown user.
 func (s *Store) SetUserDisabled(id uint64, disabled bool) error {
 	return s.updateUser(id, func(tx *bolt.Tx, rec *userRecord) error {
 		rec.Disabled = disabled
-		return nil
+		if !disabled {
+			return nil
+		}
+		_, err := deleteUserSessionsTx(tx, id)
+		return err
 	})
 }
 
