@@ -28,7 +28,8 @@
 // # Buckets
 //
 //	meta               settings: "schema", "id_salt", "id_padding", "delete_secret",
-//	                   "last_sweep", "checked_seq", "clean_shutdown", "full_sweep"
+//	                   "last_sweep", "checked_seq", "clean_shutdown", "full_sweep",
+//	                   "site_secret" (32 raw bytes), "settings" (JSON, see Settings)
 //	users              user id -> user record (bcrypt password hash included)
 //	users_by_name      lower-case user name -> user id
 //	users_by_email     lower-case e-mail address -> user id (users without one are not indexed)

@@ -69,7 +69,12 @@ var (
 	metaCheckedSeq    = []byte("checked_seq")
 	metaCleanShutdown = []byte("clean_shutdown")
 	metaFullSweep     = []byte("full_sweep")
+	metaSiteSecret    = []byte("site_secret")
+	metaSettings      = []byte("settings")
 )
+
+// siteSecretLen is the size of the site secret: a full HMAC-SHA256 key.
+const siteSecretLen = 32
 
 // Options configures Open. The zero value is usable.
 type Options struct {
@@ -96,7 +101,8 @@ type Store struct {
 	salt     string
 	alphabet string
 	padding  uint64
-	secret   []byte
+	secret   []byte // delete tokens
+	site     []byte // Secret: the server's HMACs
 
 	// fileMu serializes the moments when image file names appear or
 	// disappear (PutImage link+commit, DeleteImage commit+remove), so a
@@ -130,11 +136,11 @@ type Store struct {
 // opens dir/picbed.db, waiting at most opts.OpenTimeout for the lock of
 // another process and failing with ErrLocked after that; creates every
 // bucket; creates the per-install settings on first open (8-hex id salt, id
-// padding 5000, 32-byte delete-token secret); empties dir/tmp; deletes records
-// created since the last start whose files are missing; and after an unclean
-// shutdown removes files under dir/images that no record names (only in day
-// folders changed since the last sweep). It fails if the database was written
-// by a newer schema.
+// padding 5000, 32-byte delete-token secret, 32-byte site secret); empties
+// dir/tmp; deletes records created since the last start whose files are
+// missing; and after an unclean shutdown removes files under dir/images that
+// no record names (only in day folders changed since the last sweep). It
+// fails if the database was written by a newer schema.
 func Open(dir string, opts Options) (*Store, error) {
 	start := time.Now()
 	if opts.Location == nil {
@@ -217,6 +223,18 @@ func (s *Store) init(start time.Time) error {
 			return fmt.Errorf("corrupt delete secret in meta")
 		}
 		s.secret = secret
+		// Stores created before the site secret existed get one at their
+		// next open, so this is not part of the first-open block above.
+		if meta.Get(metaSiteSecret) == nil {
+			site := make([]byte, siteSecretLen)
+			rand.Read(site)
+			if err := meta.Put(metaSiteSecret, site); err != nil {
+				return err
+			}
+		}
+		if s.site = bytes.Clone(meta.Get(metaSiteSecret)); len(s.site) != siteSecretLen {
+			return fmt.Errorf("corrupt site secret in meta")
+		}
 
 		st.clean = string(meta.Get(metaCleanShutdown)) == "1"
 		st.fullSweep = string(meta.Get(metaFullSweep)) == "1"
@@ -279,6 +297,12 @@ func (s *Store) Close() error {
 	})
 	return s.closeErr
 }
+
+// Secret returns a copy of the site secret: 32 random bytes made at the
+// first Open of the data dir and kept in meta (so backups carry it), for the
+// server's HMACs (CSRF tokens, guest ids). It is independent of the secret
+// behind DeleteToken.
+func (s *Store) Secret() []byte { return bytes.Clone(s.site) }
 
 // ImagesDir returns dir/images, the root of the YYYY/MM/DD tree; everything
 // in it may be served to the web as is.
