@@ -63,36 +63,104 @@ func hashKey(key string) []byte {
 // only its SHA-256 is stored, so it cannot be shown again. It returns
 // ErrNotFound if there is no such user.
 func (s *Store) CreateAPIKey(userID uint64) (string, APIKey, error) {
-	raw := make([]byte, apiKeyRandomBytes)
-	rand.Read(raw)
-	key := apiKeyPrefix + hex.EncodeToString(raw)
-	sum := hashKey(key)
-	rec := keyRecord{
-		V: schemaVersion, UserID: userID, Prefix: key[:APIKeyPrefixLen],
-		Hash: hex.EncodeToString(sum), Created: time.Now().UTC().Truncate(time.Second),
-	}
+	key, rec := newKey(userID)
 	err := s.db.Update(func(tx *bolt.Tx) error {
-		if _, err := getUser(tx, userID); err != nil {
-			return err
-		}
-		keys := tx.Bucket(bucketKeys)
-		id, err := keys.NextSequence()
-		if err != nil {
-			return err
-		}
-		rec.ID = id
-		if err := putJSON(keys, u64(id), rec); err != nil {
-			return err
-		}
-		if err := tx.Bucket(bucketKeysByHash).Put(sum, u64(id)); err != nil {
-			return err
-		}
-		return tx.Bucket(bucketKeysByUser).Put(join2(userID, id), nil)
+		var err error
+		rec, err = createKeyTx(tx, rec)
+		return err
 	})
 	if err != nil {
 		return "", APIKey{}, wrap(err, "create api key for user %d", userID)
 	}
 	return key, rec.key(), nil
+}
+
+// RegenerateAPIKey replaces every key of user userID by one new key, in
+// one transaction: the old keys stop working at once. It returns the new
+// key in clear, as CreateAPIKey does, or ErrNotFound if there is no such
+// user.
+func (s *Store) RegenerateAPIKey(userID uint64) (string, APIKey, error) {
+	key, rec := newKey(userID)
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		if err := deleteUserKeysTx(tx, userID); err != nil {
+			return err
+		}
+		var err error
+		rec, err = createKeyTx(tx, rec)
+		return err
+	})
+	if err != nil {
+		return "", APIKey{}, wrap(err, "regenerate api key of user %d", userID)
+	}
+	return key, rec.key(), nil
+}
+
+// newKey makes a random key and its record (without an id) for userID.
+func newKey(userID uint64) (string, keyRecord) {
+	raw := make([]byte, apiKeyRandomBytes)
+	rand.Read(raw)
+	key := apiKeyPrefix + hex.EncodeToString(raw)
+	return key, keyRecord{
+		V: schemaVersion, UserID: userID, Prefix: key[:APIKeyPrefixLen],
+		Hash: hex.EncodeToString(hashKey(key)), Created: time.Now().UTC().Truncate(time.Second),
+	}
+}
+
+// createKeyTx stores rec with a new id; ErrNotFound if its user does not
+// exist.
+func createKeyTx(tx *bolt.Tx, rec keyRecord) (keyRecord, error) {
+	if _, err := getUser(tx, rec.UserID); err != nil {
+		return rec, err
+	}
+	sum, err := hex.DecodeString(rec.Hash)
+	if err != nil {
+		return rec, err
+	}
+	keys := tx.Bucket(bucketKeys)
+	if rec.ID, err = keys.NextSequence(); err != nil {
+		return rec, err
+	}
+	if err := putJSON(keys, u64(rec.ID), rec); err != nil {
+		return rec, err
+	}
+	if err := tx.Bucket(bucketKeysByHash).Put(sum, u64(rec.ID)); err != nil {
+		return rec, err
+	}
+	return rec, tx.Bucket(bucketKeysByUser).Put(join2(rec.UserID, rec.ID), nil)
+}
+
+// deleteUserKeysTx deletes every key of userID with its index entries.
+func deleteUserKeysTx(tx *bolt.Tx, userID uint64) error {
+	var ids []uint64
+	prefix := u64(userID)
+	c := tx.Bucket(bucketKeysByUser).Cursor()
+	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+		ids = append(ids, bytesToID(k[8:]))
+	}
+	for _, id := range ids {
+		rec, err := getKey(tx, id)
+		if err != nil {
+			return err
+		}
+		if err := deleteKeyTx(tx, rec); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func deleteKeyTx(tx *bolt.Tx, rec keyRecord) error {
+	sum, err := hex.DecodeString(rec.Hash)
+	if err != nil {
+		return fmt.Errorf("decode key hash: %w", err)
+	}
+	if err := tx.Bucket(bucketKeysByHash).Delete(sum); err != nil {
+		return err
+	}
+	if err := tx.Bucket(bucketKeysByUser).Delete(join2(rec.UserID, rec.ID)); err != nil {
+		return err
+	}
+	return tx.Bucket(bucketKeys).Delete(u64(rec.ID))
 }
 
 // APIKeys returns the live keys of user userID, newest first (empty if the
@@ -129,17 +197,7 @@ func (s *Store) RevokeAPIKey(userID, keyID uint64) error {
 		if rec.UserID != userID {
 			return ErrNotFound
 		}
-		sum, err := hex.DecodeString(rec.Hash)
-		if err != nil {
-			return fmt.Errorf("decode key hash: %w", err)
-		}
-		if err := tx.Bucket(bucketKeysByHash).Delete(sum); err != nil {
-			return err
-		}
-		if err := tx.Bucket(bucketKeysByUser).Delete(join2(userID, keyID)); err != nil {
-			return err
-		}
-		return tx.Bucket(bucketKeys).Delete(u64(keyID))
+		return deleteKeyTx(tx, rec)
 	})
 	return wrap(err, "revoke api key %d of user %d", keyID, userID)
 }

@@ -146,3 +146,49 @@ func TestAuthAPIKeyDoesNotWriteEveryCall(t *testing.T) {
 		t.Fatalf("20 authentications wrote %d pages", after-before)
 	}
 }
+
+func TestRegenerateAPIKey(t *testing.T) {
+	s := mustOpenStore(t, t.TempDir())
+	alice, _ := s.CreateUser("alice", "secret1", false)
+	bob, err := s.CreateUser("bob", "secret1", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old1, _, _ := s.CreateAPIKey(alice.ID)
+	old2, _, _ := s.CreateAPIKey(alice.ID)
+	bobKey, _, err := s.CreateAPIKey(bob.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, k, err := s.RegenerateAPIKey(alice.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !regexp.MustCompile(`^pb_[0-9a-f]{40}$`).MatchString(key) || k.UserID != alice.ID || k.Prefix != key[:APIKeyPrefixLen] {
+		t.Fatalf("RegenerateAPIKey = %q, %+v", key, k)
+	}
+	for _, old := range []string{old1, old2} {
+		if _, _, err := s.AuthAPIKey(old); !errors.Is(err, ErrUnauthorized) {
+			t.Fatalf("old key still works: %v", err)
+		}
+	}
+	if u, got, err := s.AuthAPIKey(key); err != nil || u.ID != alice.ID || got.ID != k.ID {
+		t.Fatalf("new key: %+v, %+v, %v", u, got, err)
+	}
+	if keys, err := s.APIKeys(alice.ID); err != nil || len(keys) != 1 || keys[0].ID != k.ID {
+		t.Fatalf("APIKeys after regenerate = %+v, %v; want only the new key", keys, err)
+	}
+	if _, _, err := s.AuthAPIKey(bobKey); err != nil {
+		t.Fatalf("another user's key broken: %v", err)
+	}
+	if _, _, err := s.RegenerateAPIKey(999); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("unknown user: %v, want ErrNotFound", err)
+	}
+	// A user without keys just gets one.
+	if _, _, err := s.RegenerateAPIKey(bob.ID); err != nil {
+		t.Fatal(err)
+	}
+	if keys, _ := s.APIKeys(bob.ID); len(keys) != 1 {
+		t.Fatalf("bob has %d keys, want 1", len(keys))
+	}
+}
