@@ -38,11 +38,14 @@
 //	apikeys            key id -> key record (SHA-256 of the key, never the key)
 //	apikeys_by_hash    SHA-256(key) (32 bytes) -> key id
 //	apikeys_by_user    user id | key id -> empty
+//	albums             album id -> album record (bcrypt hash of its password, if any)
+//	albums_by_owner    owner id | album id -> empty
 //	images             image id -> image record
 //	images_by_owner    owner id | image id -> empty (owner 0 = guests)
 //	images_by_md5      owner id | md5 hex | 0x00 | image id -> empty (MD5, SourceMD5, RawMD5)
 //	images_by_file     "YYYY/MM/DD/NAME.EXT" -> image id (orphan sweep, name uniqueness)
-//	images_by_album    album id | image id -> empty (album 0 not indexed)
+//	images_by_album    album id | image id -> empty (album 0 not indexed); album image
+//	                   counts and covers are counted from it, never stored
 //	images_by_expiry   expiry unix seconds | image id -> empty (images that expire)
 //
 // All "|" joins are 8-byte big-endian integers written back to back.

@@ -236,9 +236,11 @@ var errNameTaken = errors.New("file name held by a record")
 // random hex characters appended ("mixed" naming) and linking is retried.
 // The folder is fsynced, then the record and all its index entries are
 // committed in one transaction with an id from NextSequence. On any failure
-// the linked files are removed again. It returns the stored image (ID, Dir,
-// final Name filled), ErrInvalid for a bad extension or missing/empty files,
-// ErrNoSpace when the disk is full, or a wrapped I/O or database error.
+// the linked files are removed again. A non-zero AlbumID must name an album
+// of img.OwnerID (whose Updated time is set to now). It returns the stored
+// image (ID, Dir, final Name filled), ErrInvalid for a bad extension,
+// missing/empty files or an album that is not the owner's, ErrNoSpace when
+// the disk is full, or a wrapped I/O or database error.
 func (s *Store) PutImage(img Image, u *Upload) (Image, error) {
 	if u == nil {
 		return Image{}, fmt.Errorf("%w: nil upload", ErrInvalid)
@@ -412,6 +414,18 @@ func (s *Store) commitImage(img Image) (uint64, error) {
 		if tx.Bucket(bucketImagesByFile).Get(fileKey(img)) != nil {
 			return errNameTaken
 		}
+		if img.AlbumID != 0 {
+			a, err := getAlbum(tx, img.AlbumID)
+			if err != nil && !errors.Is(err, ErrNotFound) {
+				return err
+			}
+			if err != nil || a.OwnerID != img.OwnerID {
+				return fmt.Errorf("%w: album %d does not exist or is not the owner's", ErrInvalid, img.AlbumID)
+			}
+			if err := touchAlbumTx(tx, img.AlbumID, time.Now().UTC().Truncate(time.Second)); err != nil {
+				return err
+			}
+		}
 		images := tx.Bucket(bucketImages)
 		var err error
 		if id, err = images.NextSequence(); err != nil {
@@ -485,29 +499,47 @@ func (s *Store) FindDuplicate(ownerID uint64, md5 string) (Image, error) {
 // below before (0 = from the newest), newest first. limit <= 0 means
 // DefaultImagesLimit; it is capped at MaxImagesLimit.
 func (s *Store) Images(ownerID uint64, before uint64, limit int) ([]Image, error) {
-	if limit <= 0 {
-		limit = DefaultImagesLimit
-	}
-	limit = min(limit, MaxImagesLimit)
-	from := ^uint64(0)
-	if before > 0 {
-		from = before - 1
-	}
-	imgs := []Image{}
+	var imgs []Image
 	err := s.db.View(func(tx *bolt.Tx) error {
-		c := tx.Bucket(bucketImagesByOwner).Cursor()
-		prefix := u64(ownerID)
-		for k := seekLast(c, join2(ownerID, from)); k != nil && bytes.HasPrefix(k, prefix) && len(imgs) < limit; k, _ = c.Prev() {
-			img, err := getImage(tx, binary.BigEndian.Uint64(k[8:]))
-			if err != nil {
-				return err
-			}
-			imgs = append(imgs, img)
-		}
-		return nil
+		var err error
+		imgs, err = pageImages(tx, bucketImagesByOwner, ownerID, before, limit)
+		return err
 	})
 	if err != nil {
 		return nil, wrap(err, "list images of owner %d", ownerID)
+	}
+	return imgs, nil
+}
+
+// pageLimit applies DefaultImagesLimit and MaxImagesLimit to limit.
+func pageLimit(limit int) int {
+	if limit <= 0 {
+		limit = DefaultImagesLimit
+	}
+	return min(limit, MaxImagesLimit)
+}
+
+// pageStart returns the highest image id a page below before may hold.
+func pageStart(before uint64) uint64 {
+	if before > 0 {
+		return before - 1
+	}
+	return ^uint64(0)
+}
+
+// pageImages walks the index bucket (keys prefix | image id) backwards from
+// the ids below before and returns up to limit images, newest first.
+func pageImages(tx *bolt.Tx, bucket []byte, prefixID, before uint64, limit int) ([]Image, error) {
+	limit = pageLimit(limit)
+	imgs := []Image{}
+	c := tx.Bucket(bucket).Cursor()
+	prefix := u64(prefixID)
+	for k := seekLast(c, join2(prefixID, pageStart(before))); k != nil && bytes.HasPrefix(k, prefix) && len(imgs) < limit; k, _ = c.Prev() {
+		img, err := getImage(tx, binary.BigEndian.Uint64(k[8:]))
+		if err != nil {
+			return nil, err
+		}
+		imgs = append(imgs, img)
 	}
 	return imgs, nil
 }
@@ -569,6 +601,25 @@ func (s *Store) removeImageFiles(img Image) {
 		paths = append(paths, s.FilePath(img, v)) // try all: a stray .md must go too
 	}
 	s.removeFiles(paths)
+}
+
+// reindexImageTx replaces the record old by img (same id) and moves its
+// index entries.
+func reindexImageTx(tx *bolt.Tx, old, img Image) error {
+	for _, e := range indexEntries(old) {
+		if err := tx.Bucket(e.bucket).Delete(e.key); err != nil {
+			return err
+		}
+	}
+	if err := putJSON(tx.Bucket(bucketImages), u64(img.ID), toRecord(img)); err != nil {
+		return err
+	}
+	for _, e := range indexEntries(img) {
+		if err := tx.Bucket(e.bucket).Put(e.key, e.value); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func deleteImageTx(tx *bolt.Tx, img Image) error {

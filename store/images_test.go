@@ -51,6 +51,20 @@ func mustPut(tb testing.TB, s *Store, img Image, files map[Variant]string) Image
 	return got
 }
 
+// mustUserAlbum creates user name and a public album of theirs.
+func mustUserAlbum(tb testing.TB, s *Store, name string) (User, Album) {
+	tb.Helper()
+	u, err := s.CreateUser(name, "secret1", false)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	a, err := s.CreateAlbum(u.ID, name+"'s album", "", PrivacyPublic, "")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return u, a
+}
+
 func threeFiles(tag string) map[Variant]string {
 	return map[Variant]string{Full: "full " + tag, Thumb: "thumb " + tag, Medium: "medium " + tag}
 }
@@ -88,8 +102,9 @@ func readString(tb testing.TB, p string) string {
 func TestPutImage(t *testing.T) {
 	dir := t.TempDir()
 	s := mustOpenStore(t, dir)
+	owner, album := mustUserAlbum(t, s, "owner")
 	in := Image{
-		OwnerID: 7, AlbumID: 3, Name: "donate-pay", Ext: "jpg", MIME: "image/jpeg",
+		OwnerID: owner.ID, AlbumID: album.ID, Name: "donate-pay", Ext: "jpg", MIME: "image/jpeg",
 		Size: 999, Width: 640, Height: 480, Date: testDate.In(time.FixedZone("X", 3600)),
 		Title: "donate pay", Description: "a description", NSFW: true,
 		MD5: "0123456789abcdef0123456789abcdef", SourceMD5: "fedcba9876543210fedcba9876543210", RawMD5: "00112233445566778899aabbccddeeff",
@@ -349,7 +364,8 @@ func TestUpload(t *testing.T) {
 
 func TestDeleteImage(t *testing.T) {
 	s := mustOpenStore(t, t.TempDir())
-	img := mustPut(t, s, Image{Name: "bye", Ext: "webp", Date: testDate, MD5: "m1", RawMD5: "r1", AlbumID: 2, Expires: testDate}, threeFiles("x"))
+	owner, album := mustUserAlbum(t, s, "owner")
+	img := mustPut(t, s, Image{OwnerID: owner.ID, Name: "bye", Ext: "webp", Date: testDate, MD5: "m1", RawMD5: "r1", AlbumID: album.ID, Expires: testDate}, threeFiles("x"))
 	keep := mustPut(t, s, Image{Name: "stay", Ext: "webp", Date: testDate}, threeFiles("y"))
 	if err := s.DeleteImage(img.ID); err != nil {
 		t.Fatal(err)
@@ -366,12 +382,18 @@ func TestDeleteImage(t *testing.T) {
 		}
 	}
 	for _, sum := range []string{"m1", "r1"} {
-		if _, err := s.FindDuplicate(0, sum); !errors.Is(err, ErrNotFound) {
+		if _, err := s.FindDuplicate(owner.ID, sum); !errors.Is(err, ErrNotFound) {
 			t.Fatalf("md5 index entry %s kept: %v", sum, err)
 		}
 	}
-	if imgs, _ := s.Images(0, 0, 0); len(imgs) != 1 || imgs[0].ID != keep.ID {
+	if imgs, _ := s.Images(owner.ID, 0, 0); len(imgs) != 0 {
 		t.Fatalf("owner index kept: %+v", imgs)
+	}
+	if imgs, _ := s.Images(0, 0, 0); len(imgs) != 1 || imgs[0].ID != keep.ID {
+		t.Fatalf("other image's owner index entry lost: %+v", imgs)
+	}
+	if a, _ := s.Album(album.ID); a.ImageCount != 0 || a.CoverID != 0 {
+		t.Fatalf("album index kept: %+v", a)
 	}
 	if imgs, _ := s.ExpiredImages(testDate.Add(time.Hour), 0); len(imgs) != 0 {
 		t.Fatalf("expiry index kept: %+v", imgs)

@@ -41,6 +41,8 @@ var (
 	bucketUsersByEmail  = []byte("users_by_email")
 	bucketSessions      = []byte("sessions")
 	bucketSessionsByUsr = []byte("sessions_by_user")
+	bucketAlbums        = []byte("albums")
+	bucketAlbumsByOwner = []byte("albums_by_owner")
 	bucketKeys          = []byte("apikeys")
 	bucketKeysByHash    = []byte("apikeys_by_hash")
 	bucketKeysByUser    = []byte("apikeys_by_user")
@@ -55,7 +57,7 @@ var (
 		bucketMeta, bucketUsers, bucketUsersByName, bucketKeys, bucketKeysByHash,
 		bucketKeysByUser, bucketImages, bucketImagesByOwner, bucketImagesByMD5,
 		bucketImagesByFile, bucketImagesByAlbum, bucketImagesByExp, bucketUsersByEmail,
-		bucketSessions, bucketSessionsByUsr,
+		bucketSessions, bucketSessionsByUsr, bucketAlbums, bucketAlbumsByOwner,
 	}
 )
 
