@@ -5,10 +5,10 @@ import (
 	"io/fs"
 )
 
-// uiFiles holds the web UI: page templates and static assets, built into the
+// uiFiles holds the web UI: page templates, static assets and translations, built into the
 // binary so that one file is the whole host.
 //
-//go:embed ui/templates ui/static
+//go:embed ui/templates ui/static ui/i18n
 var uiFiles embed.FS
 
 // uiFS returns the ui/ folder as the root of an fs.FS.

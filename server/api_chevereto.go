@@ -197,7 +197,7 @@ func maxBase64Bytes(max int64) int64 {
 // parseAPIBody reads a POST body, multipart or urlencoded, into req. File
 // parts stream to a staging file of up, never into memory.
 func (s *Server) parseAPIBody(r *http.Request, req *apiRequest, up *store.Upload, auth func(string) error) error {
-	limit := maxBase64Bytes(s.cfg.MaxUpload) + maxFormParts*maxFieldBytes
+	limit := maxBase64Bytes(s.site().MaxUpload) + maxFormParts*maxFieldBytes
 	r.Body = http.MaxBytesReader(nil, r.Body, limit)
 	ct, ctParams, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	switch ct {
@@ -210,7 +210,7 @@ func (s *Server) parseAPIBody(r *http.Request, req *apiRequest, up *store.Upload
 		if err := r.ParseForm(); err != nil {
 			var mbe *http.MaxBytesError
 			if errors.As(err, &mbe) {
-				return errTooBig(s.cfg.MaxUpload)
+				return errTooBig(s.site().MaxUpload)
 			}
 			return errBadRequestBody
 		}
@@ -264,7 +264,7 @@ func (s *Server) parseMultipart(mr *multipart.Reader, req *apiRequest, up *store
 		}
 		max := int64(maxFieldBytes)
 		if name == "source" || name == "image" {
-			max = maxBase64Bytes(s.cfg.MaxUpload)
+			max = maxBase64Bytes(s.site().MaxUpload)
 		}
 		b, err := io.ReadAll(io.LimitReader(p, max+1))
 		if err != nil {
@@ -272,7 +272,7 @@ func (s *Server) parseMultipart(mr *multipart.Reader, req *apiRequest, up *store
 		}
 		if int64(len(b)) > max {
 			if name == "source" || name == "image" {
-				return errTooBig(s.cfg.MaxUpload)
+				return errTooBig(s.site().MaxUpload)
 			}
 			return errFieldTooLong
 		}
@@ -283,7 +283,7 @@ func (s *Server) parseMultipart(mr *multipart.Reader, req *apiRequest, up *store
 func (s *Server) bodyError(err error) error {
 	var mbe *http.MaxBytesError
 	if errors.As(err, &mbe) {
-		return errTooBig(s.cfg.MaxUpload)
+		return errTooBig(s.site().MaxUpload)
 	}
 	return errBadRequestBody
 }
@@ -296,15 +296,15 @@ func (s *Server) receiveFile(p io.Reader, up *store.Upload) (*receivedFile, erro
 		return nil, err
 	}
 	h := md5.New()
-	n, err := io.Copy(io.MultiWriter(f, h), io.LimitReader(p, s.cfg.MaxUpload+1))
+	n, err := io.Copy(io.MultiWriter(f, h), io.LimitReader(p, s.site().MaxUpload+1))
 	if err != nil {
 		if isNoSpace(err) {
 			return nil, errNoSpace
 		}
 		return nil, s.bodyError(err)
 	}
-	if n > s.cfg.MaxUpload {
-		return nil, errTooBig(s.cfg.MaxUpload)
+	if n > s.site().MaxUpload {
+		return nil, errTooBig(s.site().MaxUpload)
 	}
 	return &receivedFile{f: f, size: n, md5: hex.EncodeToString(h.Sum(nil))}, nil
 }
@@ -325,7 +325,7 @@ func (s *Server) resolveSource(r *http.Request, req *apiRequest, up *store.Uploa
 		return nil, errEmptySource
 	}
 	if looksLikeURL(v) {
-		if !s.cfg.URLUploads {
+		if !s.site().URLUploads {
 			return nil, errURLForbidden
 		}
 		return s.fetchSource(r, v, up)
@@ -337,8 +337,8 @@ func (s *Server) resolveSource(r *http.Request, req *apiRequest, up *store.Uploa
 	if err != nil {
 		return nil, errBadBase64
 	}
-	if int64(len(data)) > s.cfg.MaxUpload {
-		return nil, errTooBig(s.cfg.MaxUpload)
+	if int64(len(data)) > s.site().MaxUpload {
+		return nil, errTooBig(s.site().MaxUpload)
 	}
 	f, err := up.Source()
 	if err != nil {

@@ -273,7 +273,7 @@ func (s *Server) fetchSource(r *http.Request, rawURL string, up *store.Upload) (
 		return nil, err
 	}
 	h := md5.New()
-	n, name, err := s.fetch.Fetch(r.Context(), rawURL, io.MultiWriter(f, h), s.cfg.MaxUpload)
+	n, name, err := s.fetch.Fetch(r.Context(), rawURL, io.MultiWriter(f, h), s.site().MaxUpload)
 	if err != nil {
 		return nil, err
 	}

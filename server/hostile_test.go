@@ -665,7 +665,11 @@ func TestHostileTextFields(t *testing.T) {
 				t.Errorf("title markup missing from JSON: %.200s", raw)
 			}
 			page := viewerPage(t, img)
-			for _, bad := range []string{"<script", "<img src=x", "onmouseover='", `"><img src=x`} {
+			// The layout's own module scripts are the only <script> tags.
+			if n, ours := strings.Count(page, "<script"), strings.Count(page, `<script type="module" src="/static/`); n != ours {
+				t.Errorf("viewer page has %d <script tags, %d of them the layout's", n, ours)
+			}
+			for _, bad := range []string{"<img src=x", "onmouseover='", `"><img src=x`} {
 				if strings.Contains(page, bad) {
 					t.Errorf("viewer page contains %q unescaped", bad)
 				}

@@ -2,7 +2,9 @@ package server
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
+	"html/template"
 	"net/http"
 	"net/url"
 	"strings"
@@ -13,13 +15,48 @@ import (
 	"picbed/store"
 )
 
-// pageData is what every HTML page template receives.
+// pageData is what every HTML page template receives. Title is final text
+// (translated by the handler when it is not user content).
 type pageData struct {
 	Title   string
 	Site    string
 	Image   *viewerImage
 	Message string
 	Status  int
+	Error   string // a form's error message, already translated
+	Data    any    // the page's own data
+	Nav     string // the top bar item to highlight
+	Script  string // the page's ES module under ui/static, if any
+
+	V    *visitor
+	Conf *siteSettings
+	CSRF string
+	Lang string
+
+	srv *Server
+}
+
+// T translates key into the page's language; args are name, value pairs
+// for {name} placeholders.
+func (p pageData) T(key string, args ...any) string {
+	return p.srv.i18n.translate(p.Lang, key, args...)
+}
+
+// Asset returns the cache-forever URL of a file of ui/static.
+func (p pageData) Asset(name string) string { return p.srv.assets.url(name) }
+
+// Time renders t as a <time> element; the page script rewrites its text in
+// the browser's time zone and language, the server's text is the fallback.
+func (p pageData) Time(t time.Time) template.HTML {
+	t = t.In(p.srv.cfg.Location)
+	return template.HTML(`<time datetime="` + t.Format(time.RFC3339) + `">` +
+		template.HTMLEscapeString(t.Format("2006-01-02 15:04 MST")) + `</time>`)
+}
+
+// I18N is the page language's translation table as JSON, for the scripts.
+func (p pageData) I18N() string {
+	b, _ := json.Marshal(p.srv.i18n.table(p.Lang))
+	return string(b)
 }
 
 // viewerImage is an image as the viewer and delete pages show it.
@@ -42,12 +79,12 @@ type viewerImage struct {
 // setPageHeaders sets the security headers of HTML pages: no inline script
 // or style, images only from this host and the image host, no framing.
 func (s *Server) setPageHeaders(w http.ResponseWriter, r *http.Request) {
-	imgSrc := "'self' data:"
+	imgSrc := "'self' data: blob:"
 	if u, err := url.Parse(s.imageBaseURL(r)); err == nil && u.Host != "" {
 		imgSrc += " " + u.Scheme + "://" + u.Host
 	}
 	h := w.Header()
-	h.Set("Content-Security-Policy", "default-src 'none'; img-src "+imgSrc+"; style-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+	h.Set("Content-Security-Policy", "default-src 'none'; img-src "+imgSrc+"; style-src 'self'; script-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "strict-origin-when-cross-origin")
 	h.Set("X-Frame-Options", "DENY")
@@ -57,7 +94,11 @@ func (s *Server) setPageHeaders(w http.ResponseWriter, r *http.Request) {
 // never leaves half a page on the wire.
 func (s *Server) render(c echo.Context, status int, name string, data pageData) error {
 	var buf bytes.Buffer
-	data.Site = "picbed"
+	v := visitorOf(c)
+	data.srv, data.V, data.Lang = s, v, v.Lang
+	data.Conf = s.site()
+	data.Site = data.Conf.SiteName
+	data.CSRF = s.csrfToken(v)
 	if err := s.pages.ExecuteTemplate(&buf, name, data); err != nil {
 		return err
 	}
@@ -65,46 +106,63 @@ func (s *Server) render(c echo.Context, status int, name string, data pageData) 
 	s.setPageHeaders(w, c.Request())
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Vary", "Cookie, Accept-Language")
 	w.WriteHeader(status)
 	_, err := w.Write(buf.Bytes())
 	return err
 }
 
-// pageErrorHandler renders echo's errors (404, 405, ...) as a readable page.
+// wantsJSON reports whether the request came from a page script, which
+// reads errors as JSON rather than as a page.
+func wantsJSON(r *http.Request) bool {
+	return strings.Contains(r.Header.Get("Accept"), "application/json") || r.Header.Get(csrfHeader) != ""
+}
+
+// uiError is the JSON error answer of the scripts' endpoints.
+type uiError struct {
+	StatusCode int `json:"status_code"`
+	Error      struct {
+		Message string `json:"message"`
+		Code    int    `json:"code"`
+	} `json:"error"`
+	StatusTxt string `json:"status_txt"`
+}
+
+// pageErrorHandler renders echo's errors (404, 405, ...) and handler
+// errors as a readable page in the visitor's language, or as JSON for
+// scripts. Internal errors are logged and shown as a generic message.
 func (s *Server) pageErrorHandler(err error, c echo.Context) {
 	if c.Response().Committed {
 		return
 	}
 	status := http.StatusInternalServerError
+	msg := "Something went wrong on the server. Try again."
 	var he *echo.HTTPError
 	if errors.As(err, &he) {
 		status = he.Code
+		if m, ok := he.Message.(string); ok && status < 500 {
+			msg = m
+		}
+		if status == http.StatusNotFound {
+			msg = "That page or image does not exist."
+		}
+		if status == http.StatusMethodNotAllowed {
+			msg = "That page does not accept this request."
+		}
 	} else {
 		s.log.Error("page failed", "path", c.Request().URL.Path, "err", err)
 	}
-	msg := http.StatusText(status)
-	if status == http.StatusNotFound {
-		msg = "That page or image does not exist."
+	v := visitorOf(c)
+	if wantsJSON(c.Request()) {
+		var e uiError
+		e.StatusCode, e.StatusTxt = status, http.StatusText(status)
+		e.Error.Message, e.Error.Code = s.t(v, msg), status
+		c.JSON(status, e)
+		return
 	}
-	if rerr := s.render(c, status, "error.html", pageData{Title: http.StatusText(status), Message: msg, Status: status}); rerr != nil {
+	if rerr := s.render(c, status, "error.html", pageData{Title: s.t(v, http.StatusText(status)), Message: s.t(v, msg), Status: status}); rerr != nil {
 		c.Response().WriteHeader(status)
 	}
-}
-
-func (s *Server) handleHome(c echo.Context) error {
-	return s.render(c, http.StatusOK, "home.html", pageData{Title: "picbed"})
-}
-
-func (s *Server) handleStatic(c echo.Context) error {
-	name := c.Param("*")
-	if name == "" || strings.Contains(name, "..") {
-		return echo.ErrNotFound
-	}
-	w := c.Response()
-	w.Header().Set("Cache-Control", "public, max-age=86400")
-	w.Header().Set("X-Content-Type-Options", "nosniff")
-	http.ServeFileFS(w, c.Request(), s.static, name)
-	return nil
 }
 
 // lookupImage finds the image an URL id segment names. Expired images are
@@ -188,7 +246,7 @@ func (s *Server) handleDeleteConfirm(c echo.Context) error {
 	c.Response().Header().Set("X-Robots-Tag", "noindex")
 	v := s.viewerData(c.Request(), img)
 	v.DeleteURL = c.Request().URL.Path
-	return s.render(c, http.StatusOK, "delete.html", pageData{Title: "Delete " + img.Title, Image: v})
+	return s.render(c, http.StatusOK, "delete.html", pageData{Title: s.t(visitorOf(c), "Delete {title}", "title", img.Title), Image: v})
 }
 
 // handleDelete deletes the image named by a delete link: the record first,
@@ -202,5 +260,5 @@ func (s *Server) handleDelete(c echo.Context) error {
 		return err
 	}
 	s.forgetImage(img)
-	return s.render(c, http.StatusOK, "deleted.html", pageData{Title: "Image deleted", Message: img.Title})
+	return s.render(c, http.StatusOK, "deleted.html", pageData{Title: s.t(visitorOf(c), "Image deleted"), Message: img.Title})
 }

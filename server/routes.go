@@ -21,19 +21,44 @@ func (s *Server) routes() *echo.Echo {
 
 	// Anyone: the Chevereto API v1 authenticates each request by its key.
 	// Both path forms answer directly: a redirect would lose a POST body.
+	// No cookies, no CSRF token (spec section 8).
 	for _, p := range []string{"/api/:version/:action", "/api/:version/:action/"} {
 		e.Match([]string{http.MethodGet, http.MethodPost}, p, s.handleAPIUpload)
 	}
-
-	// Anyone: public pages.
 	getHead := []string{http.MethodGet, http.MethodHead}
-	e.Match(getHead, "/", s.handleHome)
 	e.Match(getHead, "/static/*", s.handleStatic)
-	e.Match(getHead, "/image/:slugid", s.handleViewer)
 
-	// Holders of an image's delete token: the token is the credential.
-	e.GET("/image/:id/delete/:token", s.handleDeleteConfirm)
-	e.POST("/image/:id/delete/:token", s.handleDelete)
+	// Holders of an image's delete token: the unguessable token in the URL
+	// is the credential, so a CSRF token would add nothing; API clients and
+	// scripts POST to it without a browser session.
+	e.GET("/image/:id/delete/:token", s.handleDeleteConfirm, s.loadVisitor)
+	e.POST("/image/:id/delete/:token", s.handleDelete, s.loadVisitor)
+
+	// Browser routes: every one knows its visitor (session or guest
+	// cookie), every POST carries the CSRF token, and until an admin
+	// exists every page leads to the installer.
+	b := e.Group("", s.loadVisitor, s.checkCSRF, s.firstRun)
+
+	// Anyone.
+	b.Match(getHead, "/", s.handleHome)
+	b.Match(getHead, "/image/:slugid", s.handleViewer)
+	b.POST("/lang", s.handleLang)
+	b.GET("/setup", s.handleSetupForm)
+	b.POST("/setup", s.handleSetup)
+	b.GET("/login", s.handleLoginForm)
+	b.POST("/login", s.handleLogin)
+	b.POST("/logout", s.handleLogout)
+	b.GET("/signup", s.handleSignupForm)
+	b.POST("/signup", s.handleSignup)
+
+	// Logged-in users. (Per-route middleware, not a nested group: a
+	// group's middleware would also claim every unknown path.)
+	user := s.requireUser
+	b.GET("/account", s.handleAccount, user)
+	b.POST("/account/password", s.handlePassword, user)
+	b.POST("/account/email", s.handleEmail, user)
+
+	// Admins.
 	return e
 }
 

@@ -17,6 +17,7 @@ import (
 	"net/netip"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -105,13 +106,19 @@ type Server struct {
 	echo   *echo.Echo
 	files  http.Handler
 	pages  *template.Template
-	static fs.FS
 	decode chan struct{}
 	fetch  *Fetcher
 	now    func() time.Time
 
 	keyFails *keyFailures
 	flood    *floodLimiter
+
+	settings atomic.Pointer[siteSettings]
+	secret   []byte // HMAC key of CSRF tokens and guest ids (store.Secret)
+	i18n     *catalog
+	assets   *assetTree
+	hasAdmin atomic.Bool // once true stays true: the last admin cannot be removed
+	logins   *loginLimiter
 }
 
 // New returns a server over st. ui holds the embedded templates and static
@@ -150,7 +157,6 @@ func New(cfg Config, st *store.Store, ui fs.FS, log *slog.Logger) (*Server, erro
 		store:  st,
 		log:    log,
 		pages:  pages,
-		static: static,
 		decode: make(chan struct{}, cfg.DecodeWorkers),
 		fetch:  cfg.Fetcher,
 		now:    time.Now,
@@ -173,6 +179,19 @@ func New(cfg Config, st *store.Store, ui fs.FS, log *slog.Logger) (*Server, erro
 	if s.fetch.Allow == nil {
 		s.fetch.Allow = IsPublicAddr
 	}
+	settings, err := loadSettings(st, cfg)
+	if err != nil {
+		return nil, err
+	}
+	s.settings.Store(settings)
+	s.secret = st.Secret()
+	if s.i18n, err = loadCatalog(ui); err != nil {
+		return nil, err
+	}
+	if s.assets, err = newAssetTree(static); err != nil {
+		return nil, fmt.Errorf("server: static assets: %w", err)
+	}
+	s.logins = newLoginLimiter()
 	s.files = newFileServer(st.ImagesDir())
 	s.echo = s.routes()
 	return s, nil
@@ -249,8 +268,8 @@ func (s *Server) siteURL(r *http.Request) string {
 
 // imageBaseURL is where image files are served for r.
 func (s *Server) imageBaseURL(r *http.Request) string {
-	if s.cfg.ImageBaseURL != "" {
-		return s.cfg.ImageBaseURL
+	if b := s.site().ImageBaseURL; b != "" {
+		return b
 	}
 	return s.siteURL(r) + "/images"
 }

@@ -21,10 +21,10 @@ import (
 // The request body has been read completely before this runs, so no decode
 // happens while bytes are still streaming in.
 func (s *Server) ingest(ctx context.Context, up *store.Upload, src *receivedFile, p uploadParams) (store.Image, error) {
-	if s.cfg.Duplicates != DuplicatesAllow {
+	if s.site().Duplicates != DuplicatesAllow {
 		dup, err := s.store.FindDuplicate(p.owner.ID, src.md5)
 		switch {
-		case err == nil && s.cfg.Duplicates == DuplicatesReject:
+		case err == nil && s.site().Duplicates == DuplicatesReject:
 			return store.Image{}, errDuplicate
 		case err == nil:
 			return dup, nil
@@ -47,7 +47,7 @@ func (s *Server) ingest(ctx context.Context, up *store.Upload, src *receivedFile
 	medium := &stagedWriter{up: up, v: store.Medium}
 	res, err := imaging.Process(src.f, src.size, imaging.Options{
 		MaxPixels:   s.cfg.MaxPixels,
-		EXIF:        s.cfg.EXIF,
+		EXIF:        s.site().EXIF,
 		ResizeWidth: p.width,
 	}, full, thumb, medium)
 	// A failed write is the cause whatever imaging made of it (an encoder

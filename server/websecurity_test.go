@@ -49,6 +49,7 @@ func inlineCode(page string) string {
 
 func TestPageSecurityHeaders(t *testing.T) {
 	h := newTestHost(t, Config{})
+	mustAdmin(t, h)
 	status, doc, raw := h.post(t, map[string]string{"title": "Headers test"}, "small.png", readTestdata(t, "small.png"), nil)
 	if status != 200 {
 		t.Fatalf("%d %s", status, raw)
@@ -83,7 +84,7 @@ func TestPageSecurityHeaders(t *testing.T) {
 					t.Errorf("CSP %q allows %s", csp, src)
 				}
 			}
-			if !strings.Contains(csp, "img-src 'self' data: "+h.http.URL+";") {
+			if !strings.Contains(csp, "img-src 'self' data: blob: "+h.http.URL+";") {
 				t.Errorf("CSP %q: images only from the site and the image host", csp)
 			}
 			for k, want := range map[string]string{
@@ -116,6 +117,7 @@ func TestPageSecurityHeaders(t *testing.T) {
 // (and any other redirect) into a redirect elsewhere.
 func TestRedirectsStayOnSite(t *testing.T) {
 	h := newTestHost(t, Config{Duplicates: DuplicatesAllow})
+	mustAdmin(t, h)
 	var ids []string
 	for _, title := range []string{"//evil.example/x", `\\evil.example`, "/%2F%2Fevil.example", "http://evil.example", "plain"} {
 		status, doc, raw := h.post(t, map[string]string{"title": title}, "small.png", readTestdata(t, "small.png"), nil)
