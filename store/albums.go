@@ -81,12 +81,10 @@ func (r albumRecord) album(tx *bolt.Tx) Album {
 	return a
 }
 
-// validText checks a title or description: valid UTF-8, at most max bytes,
-// no control characters except, when multiline, line breaks and tabs.
-func validText(what, s string, max int, multiline bool) error {
-	if len(s) > max {
-		return fmt.Errorf("%w: %s is longer than %d bytes", ErrInvalid, what, max)
-	}
+// validText checks a title or description: valid UTF-8 and no control
+// characters except, when multiline, line breaks and tabs. Lengths are
+// the caller's (albums count bytes, images characters).
+func validText(what, s string, multiline bool) error {
 	if !utf8.ValidString(s) {
 		return fmt.Errorf("%w: %s is not valid UTF-8", ErrInvalid, what)
 	}
@@ -104,10 +102,16 @@ func checkAlbumFields(title, description string, privacy Privacy) (string, error
 	if title == "" {
 		return "", fmt.Errorf("%w: album title is required", ErrInvalid)
 	}
-	if err := validText("album title", title, MaxAlbumTitleLen, false); err != nil {
+	if len(title) > MaxAlbumTitleLen {
+		return "", fmt.Errorf("%w: album title is longer than %d bytes", ErrInvalid, MaxAlbumTitleLen)
+	}
+	if len(description) > MaxAlbumDescriptionLen {
+		return "", fmt.Errorf("%w: album description is longer than %d bytes", ErrInvalid, MaxAlbumDescriptionLen)
+	}
+	if err := validText("album title", title, false); err != nil {
 		return "", err
 	}
-	if err := validText("album description", description, MaxAlbumDescriptionLen, true); err != nil {
+	if err := validText("album description", description, true); err != nil {
 		return "", err
 	}
 	if !privacy.valid() {

@@ -47,6 +47,7 @@
 //	images_by_album    album id | image id -> empty (album 0 not indexed); album image
 //	                   counts and covers are counted from it, never stored
 //	images_by_expiry   expiry unix seconds | image id -> empty (images that expire)
+//	images_by_guest    guest id | 0x00 | image id -> empty (images with a GuestID)
 //
 // All "|" joins are 8-byte big-endian integers written back to back.
 package store

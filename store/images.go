@@ -15,6 +15,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -68,6 +69,9 @@ const (
 	MaxImagesLimit = 1000
 	// deleteTokenLen is the delete password length of Chevereto V4 (48 hex).
 	deleteTokenLen = 48
+	// MaxGuestIDLen bounds Image.GuestID, which is part of an index key; an
+	// HMAC in hex is 64 bytes.
+	MaxGuestIDLen = 128
 )
 
 // Image is the metadata of a stored image.
@@ -97,6 +101,7 @@ type Image struct {
 	CategoryID       uint64
 	Expires          time.Time // zero = never
 	UploaderIP       string
+	GuestID          string // opaque id of the guest who uploaded it (owner 0), or ""
 }
 
 // File returns the path of variant v relative to ImagesDir, with forward
@@ -150,6 +155,7 @@ type imageRecord struct {
 	CategoryID       uint64    `json:"category_id,omitempty"`
 	Expires          time.Time `json:"expires,omitzero"`
 	UploaderIP       string    `json:"uploader_ip,omitempty"`
+	GuestID          string    `json:"guest_id,omitempty"`
 }
 
 func toRecord(img Image) imageRecord {
@@ -160,7 +166,7 @@ func toRecord(img Image) imageRecord {
 		Title: img.Title, Description: img.Description, NSFW: img.NSFW, MD5: img.MD5,
 		SourceMD5: img.SourceMD5, RawMD5: img.RawMD5, OriginalFilename: img.OriginalFilename, EXIF: img.EXIF,
 		Animated: img.Animated, Tags: append([]string(nil), img.Tags...), CategoryID: img.CategoryID,
-		Expires: img.Expires, UploaderIP: img.UploaderIP,
+		Expires: img.Expires, UploaderIP: img.UploaderIP, GuestID: img.GuestID,
 	}
 }
 
@@ -171,7 +177,7 @@ func (r imageRecord) image() Image {
 		MediumSize: r.MediumSize, Date: r.Date, Title: r.Title, Description: r.Description,
 		NSFW: r.NSFW, MD5: r.MD5, SourceMD5: r.SourceMD5, RawMD5: r.RawMD5, OriginalFilename: r.OriginalFilename,
 		EXIF: r.EXIF, Animated: r.Animated, Tags: r.Tags, CategoryID: r.CategoryID,
-		Expires: r.Expires, UploaderIP: r.UploaderIP,
+		Expires: r.Expires, UploaderIP: r.UploaderIP, GuestID: r.GuestID,
 	}
 }
 
@@ -210,7 +216,24 @@ func indexEntries(img Image) []indexEntry {
 	if !img.Expires.IsZero() {
 		e = append(e, indexEntry{bucketImagesByExp, join2(expiryKey(img.Expires), img.ID), nil})
 	}
+	if img.GuestID != "" {
+		e = append(e, indexEntry{bucketImagesByGuest, guestKey(img.GuestID, img.ID), nil})
+	}
 	return e
+}
+
+// guestKey is the images_by_guest key guestID | 0x00 | id. guestID has no
+// NUL byte (validGuestID), so one guest's prefix never matches another's.
+func guestKey(guestID string, id uint64) []byte {
+	k := make([]byte, 0, len(guestID)+1+8)
+	k = append(k, guestID...)
+	k = append(k, 0)
+	return append(k, u64(id)...)
+}
+
+// validGuestID accepts what can be a images_by_guest key prefix.
+func validGuestID(id string) bool {
+	return len(id) <= MaxGuestIDLen && !strings.ContainsRune(id, 0)
 }
 
 func expiryKey(t time.Time) uint64 {
@@ -239,8 +262,9 @@ var errNameTaken = errors.New("file name held by a record")
 // the linked files are removed again. A non-zero AlbumID must name an album
 // of img.OwnerID (whose Updated time is set to now). It returns the stored
 // image (ID, Dir, final Name filled), ErrInvalid for a bad extension,
-// missing/empty files or an album that is not the owner's, ErrNoSpace when
-// the disk is full, or a wrapped I/O or database error.
+// missing/empty files, an album that is not the owner's or a GuestID longer
+// than MaxGuestIDLen or with a NUL byte, ErrNoSpace when the disk is full,
+// or a wrapped I/O or database error.
 func (s *Store) PutImage(img Image, u *Upload) (Image, error) {
 	if u == nil {
 		return Image{}, fmt.Errorf("%w: nil upload", ErrInvalid)
@@ -255,6 +279,9 @@ func (s *Store) PutImage(img Image, u *Upload) (Image, error) {
 	}
 	if !validExt(img.Ext) {
 		return Image{}, fmt.Errorf("%w: extension %q", ErrInvalid, img.Ext)
+	}
+	if !validGuestID(img.GuestID) {
+		return Image{}, fmt.Errorf("%w: guest id longer than %d bytes or with a NUL byte", ErrInvalid, MaxGuestIDLen)
 	}
 	if !validStoredName(img.Name) {
 		img.Name = CleanFileName(img.Name)

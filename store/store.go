@@ -52,12 +52,14 @@ var (
 	bucketImagesByFile  = []byte("images_by_file")
 	bucketImagesByAlbum = []byte("images_by_album")
 	bucketImagesByExp   = []byte("images_by_expiry")
+	bucketImagesByGuest = []byte("images_by_guest")
 
 	allBuckets = [][]byte{
 		bucketMeta, bucketUsers, bucketUsersByName, bucketKeys, bucketKeysByHash,
 		bucketKeysByUser, bucketImages, bucketImagesByOwner, bucketImagesByMD5,
 		bucketImagesByFile, bucketImagesByAlbum, bucketImagesByExp, bucketUsersByEmail,
 		bucketSessions, bucketSessionsByUsr, bucketAlbums, bucketAlbumsByOwner,
+		bucketImagesByGuest,
 	}
 )
 
