@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
@@ -465,6 +466,114 @@ func (s *Store) SetUserAdmin(id uint64, admin bool) error {
 		rec.Admin = admin
 		return nil
 	})
+}
+
+// DeleteUser deletes user id in one transaction: their record, name and
+// e-mail index entries, API keys, sessions and albums. With deleteImages
+// their images are deleted too (records and index entries; the files after
+// the commit, as DeleteImage does) and returned so the caller can drop
+// caches. Otherwise their images become guest images (owner 0, AlbumID 0,
+// indexes moved) and nil is returned. It returns ErrConflict for the last
+// enabled admin and ErrNotFound for an unknown user.
+func (s *Store) DeleteUser(id uint64, deleteImages bool) ([]Image, error) {
+	s.fileMu.Lock()
+	defer s.fileMu.Unlock()
+	var deleted []Image
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		rec, err := getUser(tx, id)
+		if err != nil {
+			return err
+		}
+		if rec.enabledAdmin() {
+			if err := keepAnAdmin(tx); err != nil {
+				return err
+			}
+		}
+		if deleted, err = dropUserImagesTx(tx, id, deleteImages); err != nil {
+			return err
+		}
+		if err := deleteUserAlbumsTx(tx, id); err != nil {
+			return err
+		}
+		if err := deleteUserKeysTx(tx, id); err != nil {
+			return err
+		}
+		if _, err := deleteUserSessionsTx(tx, id); err != nil {
+			return err
+		}
+		if rec.Email != "" {
+			if err := tx.Bucket(bucketUsersByEmail).Delete([]byte(rec.Email)); err != nil {
+				return err
+			}
+		}
+		if err := tx.Bucket(bucketUsersByName).Delete([]byte(strings.ToLower(rec.Name))); err != nil {
+			return err
+		}
+		return tx.Bucket(bucketUsers).Delete(u64(id))
+	})
+	if err != nil {
+		return nil, wrap(err, "delete user %d", id)
+	}
+	for _, img := range deleted {
+		s.removeOrDeferFiles(img)
+	}
+	return deleted, nil
+}
+
+// dropUserImagesTx deletes the images of userID (returning them) or, when
+// !deleteImages, gives them to the guests outside any album (returning nil).
+func dropUserImagesTx(tx *bolt.Tx, userID uint64, deleteImages bool) ([]Image, error) {
+	var ids []uint64
+	prefix := u64(userID)
+	c := tx.Bucket(bucketImagesByOwner).Cursor()
+	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+		ids = append(ids, bytesToID(k[8:]))
+	}
+	var deleted []Image
+	if deleteImages {
+		deleted = make([]Image, 0, len(ids))
+	}
+	for _, imgID := range ids {
+		img, err := getImage(tx, imgID)
+		if err != nil {
+			return nil, err
+		}
+		if deleteImages {
+			if err := deleteImageTx(tx, img); err != nil {
+				return nil, err
+			}
+			deleted = append(deleted, img)
+			continue
+		}
+		guest := img
+		guest.OwnerID, guest.AlbumID = 0, 0
+		if err := reindexImageTx(tx, img, guest); err != nil {
+			return nil, err
+		}
+	}
+	return deleted, nil
+}
+
+// deleteUserAlbumsTx deletes the albums of userID; images still in them
+// (normally none: the caller dropped the user's images first) stay,
+// outside any album.
+func deleteUserAlbumsTx(tx *bolt.Tx, userID uint64) error {
+	var ids []uint64
+	prefix := u64(userID)
+	c := tx.Bucket(bucketAlbumsByOwner).Cursor()
+	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+		ids = append(ids, bytesToID(k[8:]))
+	}
+	for _, albumID := range ids {
+		rec, err := getAlbum(tx, albumID)
+		if err != nil {
+			return err
+		}
+		if _, err := deleteAlbumTx(tx, rec, false); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // updateUser applies change to user id's record in one transaction, refusing

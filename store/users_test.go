@@ -3,9 +3,15 @@ package store
 import (
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
 )
 
 func TestCreateUser(t *testing.T) {
@@ -367,5 +373,151 @@ func TestLastAdminProtection(t *testing.T) {
 	}
 	if err := s.SetUserDisabled(second.ID, true); !errors.Is(err, ErrConflict) {
 		t.Fatalf("disabling the remaining admin: %v, want ErrConflict", err)
+	}
+}
+
+func TestDeleteUser(t *testing.T) {
+	for _, deleteImages := range []bool{false, true} {
+		t.Run(fmt.Sprintf("deleteImages=%v", deleteImages), func(t *testing.T) {
+			s := mustOpenStore(t, t.TempDir())
+			root, err := s.CreateUser("root", "secret1", true)
+			if err != nil {
+				t.Fatal(err)
+			}
+			alice, err := s.CreateUserWithEmail("alice", "alice@example.com", "secret1", false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			album, err := s.CreateAlbum(alice.ID, "trip", "", PrivacyPassword, "albumpw")
+			if err != nil {
+				t.Fatal(err)
+			}
+			key, _, _ := s.CreateAPIKey(alice.ID)
+			token, _, err := s.CreateSession(alice.ID, time.Hour, false, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			inAlbum := mustPut(t, s, Image{OwnerID: alice.ID, AlbumID: album.ID, Name: "in", Ext: "png", Date: testDate, MD5: "inmd5", Expires: testDate}, threeFiles("in"))
+			loose := mustPut(t, s, Image{OwnerID: alice.ID, Name: "loose", Ext: "png", Date: testDate, MD5: "loosemd5"}, threeFiles("loose"))
+			guest := mustPut(t, s, Image{Name: "guest", Ext: "png", Date: testDate}, threeFiles("guest"))
+			rootImg := mustPut(t, s, Image{OwnerID: root.ID, Name: "root", Ext: "png", Date: testDate}, threeFiles("root"))
+			rootKey, _, _ := s.CreateAPIKey(root.ID)
+			rootToken, _, _ := s.CreateSession(root.ID, time.Hour, false, "")
+
+			got, err := s.DeleteUser(alice.ID, deleteImages)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.User(alice.ID); !errors.Is(err, ErrNotFound) {
+				t.Fatalf("user still there: %v", err)
+			}
+			if _, _, err := s.AuthAPIKey(key); !errors.Is(err, ErrUnauthorized) {
+				t.Fatalf("API key still works: %v", err)
+			}
+			if keys, _ := s.APIKeys(alice.ID); len(keys) != 0 {
+				t.Fatalf("keys left: %+v", keys)
+			}
+			if _, _, err := s.Session(token, time.Now()); !errors.Is(err, ErrUnauthorized) {
+				t.Fatalf("session still works: %v", err)
+			}
+			if _, err := s.Album(album.ID); !errors.Is(err, ErrNotFound) {
+				t.Fatalf("album still there: %v", err)
+			}
+			if list, _ := s.Albums(alice.ID); len(list) != 0 {
+				t.Fatalf("albums left: %+v", list)
+			}
+			if n, _ := s.CountImages(alice.ID); n != 0 {
+				t.Fatalf("%d images still indexed under the deleted user", n)
+			}
+			// The name and address are free again.
+			again, err := s.CreateUserWithEmail("ALICE", "alice@example.com", "secret1", false)
+			if err != nil {
+				t.Fatalf("name or e-mail not freed: %v", err)
+			}
+			if again.ID == alice.ID {
+				t.Fatal("user id reused")
+			}
+
+			if deleteImages {
+				if !reflect.DeepEqual(ids(got), []uint64{inAlbum.ID, loose.ID}) {
+					t.Fatalf("DeleteUser returned %v, want the user's images", ids(got))
+				}
+				for _, img := range []Image{inAlbum, loose} {
+					if _, err := s.Image(img.ID); !errors.Is(err, ErrNotFound) {
+						t.Fatalf("image %q survived: %v", img.Name, err)
+					}
+					if _, err := os.Stat(s.FilePath(img, Full)); !errors.Is(err, fs.ErrNotExist) {
+						t.Fatalf("file of %q left: %v", img.Name, err)
+					}
+				}
+				if guests, _ := s.Images(0, 0, 0); !reflect.DeepEqual(ids(guests), []uint64{guest.ID}) {
+					t.Fatalf("guest images = %v", ids(guests))
+				}
+				if _, err := s.FindDuplicate(0, "inmd5"); !errors.Is(err, ErrNotFound) {
+					t.Fatalf("md5 entry: %v", err)
+				}
+				if exp, _ := s.ExpiredImages(testDate, 0); len(exp) != 0 {
+					t.Fatalf("expiry entry kept: %v", ids(exp))
+				}
+			} else {
+				if got != nil {
+					t.Fatalf("DeleteUser returned %v, want nil", ids(got))
+				}
+				for _, img := range []Image{inAlbum, loose} {
+					now, err := s.Image(img.ID)
+					if err != nil || now.OwnerID != 0 || now.AlbumID != 0 {
+						t.Fatalf("re-owned image = %+v, %v", now, err)
+					}
+					if _, err := os.Stat(s.FilePath(img, Full)); err != nil {
+						t.Fatalf("file of kept image: %v", err)
+					}
+				}
+				if guests, _ := s.Images(0, 0, 0); !reflect.DeepEqual(ids(guests), []uint64{guest.ID, loose.ID, inAlbum.ID}) {
+					t.Fatalf("Images(0) = %v, want the re-owned images with the guest one", ids(guests))
+				}
+				for md5, want := range map[string]uint64{"inmd5": inAlbum.ID, "loosemd5": loose.ID} {
+					if dup, err := s.FindDuplicate(0, md5); err != nil || dup.ID != want {
+						t.Fatalf("FindDuplicate(0, %s) = %+v, %v", md5, dup, err)
+					}
+					if _, err := s.FindDuplicate(alice.ID, md5); !errors.Is(err, ErrNotFound) {
+						t.Fatalf("md5 entry under the deleted user: %v", err)
+					}
+				}
+				if exp, _ := s.ExpiredImages(testDate, 0); !reflect.DeepEqual(ids(exp), []uint64{inAlbum.ID}) {
+					t.Fatalf("expiry index = %v", ids(exp))
+				}
+				var albumEntries int
+				s.db.View(func(tx *bolt.Tx) error { albumEntries = tx.Bucket(bucketImagesByAlbum).Stats().KeyN; return nil })
+				if albumEntries != 0 {
+					t.Fatalf("%d images_by_album entries left", albumEntries)
+				}
+			}
+
+			// Nobody else was touched.
+			if _, err := s.Image(rootImg.ID); err != nil {
+				t.Fatal(err)
+			}
+			if _, _, err := s.AuthAPIKey(rootKey); err != nil {
+				t.Fatal(err)
+			}
+			if _, _, err := s.Session(rootToken, time.Now()); err != nil {
+				t.Fatal(err)
+			}
+
+			// The last enabled admin cannot be deleted; another admin can.
+			if _, err := s.DeleteUser(root.ID, deleteImages); !errors.Is(err, ErrConflict) {
+				t.Fatalf("deleting the last admin: %v, want ErrConflict", err)
+			}
+			if _, err := s.User(root.ID); err != nil {
+				t.Fatalf("last admin gone: %v", err)
+			}
+			other, _ := s.CreateUser("other", "secret1", true)
+			if _, err := s.DeleteUser(other.ID, deleteImages); err != nil {
+				t.Fatalf("deleting one of two admins: %v", err)
+			}
+			if _, err := s.DeleteUser(999, deleteImages); !errors.Is(err, ErrNotFound) {
+				t.Fatalf("unknown user: %v", err)
+			}
+		})
 	}
 }
