@@ -10,6 +10,11 @@ import (
 // already hide an expired image at once; the sweep frees its files.
 const expirySweepEvery = time.Minute
 
+// sessionSweepEvery is how often expired login sessions are deleted. They
+// are refused as soon as they expire; the sweep only reclaims their records,
+// so it runs rarely to spare the disk a write.
+const sessionSweepEvery = time.Hour
+
 // startJobs runs the background jobs until ctx ends; the returned func
 // waits for them to stop.
 func (s *Server) startJobs(ctx context.Context) func() {
@@ -19,8 +24,17 @@ func (s *Server) startJobs(ctx context.Context) func() {
 		defer close(done)
 		t := time.NewTicker(expirySweepEvery)
 		defer t.Stop()
+		var lastSessionSweep time.Time
 		for {
 			s.sweepExpired()
+			if now := s.now(); now.Sub(lastSessionSweep) >= sessionSweepEvery {
+				lastSessionSweep = now
+				if n, err := s.store.DeleteExpiredSessions(now); err != nil {
+					s.log.Error("session sweep failed", slog.String("err", err.Error()))
+				} else if n > 0 {
+					s.log.Info("expired sessions deleted", slog.Int("sessions", n))
+				}
+			}
 			select {
 			case <-ctx.Done():
 				return

@@ -282,12 +282,8 @@ func (s *Server) startSession(c echo.Context, u store.User, persistent bool) err
 		cookieAge = ttl
 	}
 	s.setCookie(c, sessionCookie, token, cookieAge, true)
-	if _, ok := any(s.store).(interface {
-		ClaimGuestImages(string, uint64) (int, error)
-	}); ok && v.guest != "" {
-		if n, err := any(s.store).(interface {
-			ClaimGuestImages(string, uint64) (int, error)
-		}).ClaimGuestImages(s.guestID(v), u.ID); err != nil {
+	if v.guest != "" {
+		if n, err := s.store.ClaimGuestImages(s.guestID(v), u.ID); err != nil {
 			s.log.Error("claim guest images", "user", u.Name, "err", err)
 		} else if n > 0 {
 			s.log.Info("guest images claimed", "user", u.Name, "images", n)
