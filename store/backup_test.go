@@ -313,3 +313,60 @@ func TestBackupSkipsRecordsWithoutFiles(t *testing.T) {
 		t.Errorf("restored files %v", files)
 	}
 }
+
+// The web app's state (e-mail, sessions, settings, site secret, albums,
+// guest ids) lives in bbolt buckets, so the snapshot carries it.
+func TestBackupCarriesWebAppState(t *testing.T) {
+	src := mustOpenStore(t, t.TempDir())
+	u, err := src.CreateUserWithEmail("alice", "alice@example.com", "password1", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	token, sess, err := src.CreateSession(u.ID, time.Hour, true, "test agent")
+	if err != nil {
+		t.Fatal(err)
+	}
+	settings := validTestSettings()
+	if err := src.SaveSettings(settings); err != nil {
+		t.Fatal(err)
+	}
+	album, err := src.CreateAlbum(u.ID, "trip", "desc", PrivacyPassword, "albumpw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := threeFiles("in album")
+	inAlbum := mustPut(t, src, Image{OwnerID: u.ID, AlbumID: album.ID, Name: "in", Ext: "png", Date: testDate, MD5: md5hex(files[Full])}, files)
+	guest := mustPut(t, src, Image{GuestID: "feed", Name: "guest", Ext: "png", Date: testDate}, threeFiles("guest"))
+	album = mustAlbum(t, src, album.ID)
+
+	data, _ := mustBackup(t, src)
+	dir := filepath.Join(t.TempDir(), "restored")
+	if _, err := Restore(bytes.NewReader(data), dir, quietLog); err != nil {
+		t.Fatalf("Restore: %v", err)
+	}
+	dst := mustOpenStore(t, dir)
+	if !bytes.Equal(dst.Secret(), src.Secret()) {
+		t.Error("site secret not restored")
+	}
+	if got, err := dst.CheckPassword("alice@example.com", "password1"); err != nil || got.ID != u.ID {
+		t.Errorf("login by e-mail after restore: %+v, %v", got, err)
+	}
+	if got, _, err := dst.Session(token, time.Now()); err != nil || got != sess {
+		t.Errorf("session after restore: %+v, %v", got, err)
+	}
+	if got, ok, err := dst.Settings(); err != nil || !ok || got != settings {
+		t.Errorf("settings after restore: %+v, %v, %v", got, ok, err)
+	}
+	if got, err := dst.Album(album.ID); err != nil || got != album || got.ImageCount != 1 || got.CoverID != inAlbum.ID {
+		t.Errorf("album after restore: %+v, %v; want %+v", got, err, album)
+	}
+	if !dst.CheckAlbumPassword(album.ID, "albumpw") {
+		t.Error("album password not restored")
+	}
+	if n, err := dst.ClaimGuestImages("feed", u.ID); err != nil || n != 1 {
+		t.Errorf("guest index after restore: %d, %v", n, err)
+	}
+	if got, _ := dst.Image(guest.ID); got.OwnerID != u.ID {
+		t.Errorf("guest image not claimed: %+v", got)
+	}
+}

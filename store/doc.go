@@ -49,5 +49,19 @@
 //	images_by_expiry   expiry unix seconds | image id -> empty (images that expire)
 //	images_by_guest    guest id | 0x00 | image id -> empty (images with a GuestID)
 //
-// All "|" joins are 8-byte big-endian integers written back to back.
+// All "|" joins are 8-byte big-endian integers written back to back. Keys of
+// sessions are hashes, not ids; session ids still come from that bucket's
+// NextSequence.
+//
+// # Owners, albums and guests
+//
+// An image in an album belongs to the album's owner: PutImage and
+// MoveImages refuse anything else, and guests (owner 0) have no albums.
+// Whatever changes an image's owner or album (MoveImages, ClaimGuestImages,
+// DeleteAlbum, DeleteUser) rewrites the record and moves all its index
+// entries in the same transaction, through indexEntries, so that put,
+// change and delete stay symmetric. Album image counts and covers are read
+// from images_by_album, so the many ways an image can disappear (delete,
+// expiry, start-up check, a backup leaving out a broken record) need no
+// album bookkeeping.
 package store
