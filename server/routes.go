@@ -57,6 +57,9 @@ func (s *Server) routes() *echo.Echo {
 	b.GET("/account", s.handleAccount, user)
 	b.POST("/account/password", s.handlePassword, user)
 	b.POST("/account/email", s.handleEmail, user)
+	b.GET("/settings/api", s.handleAPIKey, user)
+	b.POST("/settings/api/regenerate", s.handleAPIKeyRegenerate, user)
+	b.POST("/settings/api/sharex", s.handleShareX, user)
 
 	// Admins.
 	return e
