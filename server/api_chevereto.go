@@ -95,7 +95,10 @@ func (s *Server) handleAPIUpload(c echo.Context) error {
 }
 
 // apiUpload runs an API upload request in Chevereto V3's order of checks
-// (spec 1.5): key, version, action, source, then the upload pipeline.
+// (spec 1.5): key, version, action, then storeUpload (flood limits, source,
+// the upload pipeline). The key's user owns the image; album_id is ignored.
+// Without an expiration the admin's default auto-delete applies (none unless
+// set on the settings page).
 func (s *Server) apiUpload(c echo.Context, req *apiRequest) (store.Image, store.User, error) {
 	r := c.Request()
 	ip := c.RealIP()
@@ -158,6 +161,19 @@ func (s *Server) apiUpload(c echo.Context, req *apiRequest) (store.Image, store.
 	if c.Param("action") != "upload" {
 		return store.Image{}, user, errInvalidAction
 	}
+	return s.storeUpload(c, req, up, uploadParams{owner: user})
+}
+
+// storeUpload is what API and web uploads share once the body is in and
+// the uploader is known: flood limits, the source, the request's parameters
+// and ingest. who carries what the route decided: owner (or guestID),
+// album and noExpiry; the request's fields decide the rest. An upload that
+// asks for no expiration gets the site's default auto-delete, if any,
+// unless who.noExpiry is set.
+func (s *Server) storeUpload(c echo.Context, req *apiRequest, up *store.Upload, who uploadParams) (store.Image, store.User, error) {
+	r := c.Request()
+	ip := c.RealIP()
+	user := who.owner
 	// Flood limits (spec 3.3) count uploads per address; admins are exempt.
 	// The upload is counted now, so concurrent ones cannot all slip under
 	// the limit, and given back if it fails.
@@ -177,12 +193,18 @@ func (s *Server) apiUpload(c echo.Context, req *apiRequest) (store.Image, store.
 	if err != nil {
 		return store.Image{}, user, err
 	}
-	params, err := parseUploadParams(req, s.now())
+	now := s.now()
+	params, err := parseUploadParams(req, now)
 	if err != nil {
 		return store.Image{}, user, err
 	}
 	params.owner = user
 	params.ip = ip
+	params.guestID = who.guestID
+	params.album = who.album
+	if d := s.site().DefaultExpiry; params.expires.IsZero() && d > 0 && !who.noExpiry {
+		params.expires = expiresAt(now, d)
+	}
 	img, err := s.ingest(r.Context(), up, src, params)
 	stored = err == nil
 	return img, user, err
@@ -388,7 +410,15 @@ func decodeStrictBase64(v string) ([]byte, error) {
 
 // uploadParams are the V4 request parameters an upload honours (spec 1.3).
 type uploadParams struct {
-	owner       store.User
+	owner store.User
+	// guestID marks a guest's web upload (owner 0) so that a later login
+	// from the same browser claims it; "" for API and user uploads.
+	guestID string
+	// album is the album (of owner) the image goes into, 0 for none.
+	album uint64
+	// noExpiry: the uploader chose "don't auto-delete", so the site's
+	// default auto-delete does not apply.
+	noExpiry    bool
 	ip          string
 	title       string
 	description string
@@ -436,10 +466,16 @@ func parseUploadParams(req *apiRequest, now time.Time) (uploadParams, error) {
 		p.width = w
 	}
 	if d, ok := parseExpiration(req.get("expiration")); ok {
-		d = min(max(d, minExpiry), maxExpiry)
-		p.expires = now.Add(d).UTC().Truncate(time.Second)
+		p.expires = expiresAt(now, d)
 	}
 	return p, nil
+}
+
+// expiresAt is the expiry instant of an auto-delete after d, clamped to
+// minExpiry..maxExpiry (spec 5.9).
+func expiresAt(now time.Time, d time.Duration) time.Time {
+	d = min(max(d, minExpiry), maxExpiry)
+	return now.Add(d).UTC().Truncate(time.Second)
 }
 
 // cleanText trims s, turns invalid UTF-8 into U+FFFD and drops control

@@ -41,6 +41,8 @@ func (s *Server) routes() *echo.Echo {
 
 	// Anyone.
 	b.Match(getHead, "/", s.handleHome)
+	b.Match(getHead, "/upload", s.handleUploadPage)
+	b.POST("/upload", s.handleWebUpload) // session or guest; refuses guests while guest uploads are off
 	b.Match(getHead, "/image/:slugid", s.handleViewer)
 	b.POST("/lang", s.handleLang)
 	b.GET("/setup", s.handleSetupForm)

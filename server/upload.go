@@ -23,11 +23,16 @@ import (
 func (s *Server) ingest(ctx context.Context, up *store.Upload, src *receivedFile, p uploadParams) (store.Image, error) {
 	if s.site().Duplicates != DuplicatesAllow {
 		dup, err := s.store.FindDuplicate(p.owner.ID, src.md5)
+		// Guests share owner 0: another guest's image is no duplicate of
+		// this one (reusing it would hand out its delete link).
+		if err == nil && p.owner.ID == 0 && dup.GuestID != p.guestID {
+			err = store.ErrNotFound
+		}
 		switch {
 		case err == nil && s.site().Duplicates == DuplicatesReject:
 			return store.Image{}, errDuplicate
 		case err == nil:
-			return dup, nil
+			return s.reuseDuplicate(dup, p)
 		case !errors.Is(err, store.ErrNotFound):
 			return store.Image{}, err
 		}
@@ -100,6 +105,8 @@ func (s *Server) ingest(ctx context.Context, up *store.Upload, src *receivedFile
 		Tags:             p.tags,
 		Expires:          p.expires,
 		UploaderIP:       p.ip,
+		GuestID:          p.guestID,
+		AlbumID:          p.album,
 	}
 	if res.Resized {
 		img.SourceMD5 = src.md5
@@ -115,6 +122,19 @@ func (s *Server) ingest(ctx context.Context, up *store.Upload, src *receivedFile
 		return store.Image{}, err
 	}
 	return stored, nil
+}
+
+// reuseDuplicate answers an upload of bytes the uploader already has with
+// the stored image. An upload into an album moves that image there, so the
+// album gets what was uploaded into it.
+func (s *Server) reuseDuplicate(dup store.Image, p uploadParams) (store.Image, error) {
+	if p.album == 0 || dup.AlbumID == p.album {
+		return dup, nil
+	}
+	if err := s.store.MoveImages(p.owner.ID, []uint64{dup.ID}, p.album); err != nil {
+		return store.Image{}, err
+	}
+	return s.store.Image(dup.ID)
 }
 
 // stagedWriter writes one variant to its staging file, creating the file on
