@@ -21,6 +21,10 @@ type encoder struct {
 	palette color.Palette // GIF only: the first frame's palette, nil for other formats
 }
 
+// jpeg444Quality is the JPEG quality from which derived images keep full-resolution chroma
+// (4:4:4, jpegenc.go) instead of image/jpeg's 4:2:0, as libvips's jpegsave does.
+const jpeg444Quality = 90
+
 // encode writes m in the encoder's format. JPEG output carries no metadata at all; GIF
 // output is a single paletted frame; WebP output is lossless (nativewebp has no lossy mode).
 func (e encoder) encode(w io.Writer, m *image.RGBA) (err error) {
@@ -31,7 +35,11 @@ func (e encoder) encode(w io.Writer, m *image.RGBA) (err error) {
 	}()
 	switch e.format {
 	case JPEG:
-		err = jpeg.Encode(w, opaque(m), &jpeg.Options{Quality: e.quality})
+		if e.quality >= jpeg444Quality {
+			err = encodeJPEG444(w, opaque(m), e.quality)
+		} else {
+			err = jpeg.Encode(w, opaque(m), &jpeg.Options{Quality: e.quality})
+		}
 	case PNG:
 		enc := png.Encoder{CompressionLevel: png.DefaultCompression}
 		err = enc.Encode(w, m)
@@ -50,7 +58,7 @@ func (e encoder) encode(w io.Writer, m *image.RGBA) (err error) {
 
 // opaque returns m unchanged when it has no transparency, otherwise m composited over
 // white, so that JPEG (which has no alpha) does not show the premultiplied black.
-func opaque(m *image.RGBA) image.Image {
+func opaque(m *image.RGBA) *image.RGBA {
 	if m.Opaque() {
 		return m
 	}
