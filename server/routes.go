@@ -64,6 +64,14 @@ func (s *Server) routes() *echo.Echo {
 	b.POST("/settings/api/sharex", s.handleShareX, user)
 
 	// Admins.
+	admin := s.requireAdmin
+	b.GET("/admin", s.handleAdminSettings, admin)
+	b.POST("/admin", s.handleAdminSettingsSave, admin)
+	b.GET("/admin/users", s.handleAdminUsers, admin)
+	b.POST("/admin/users", s.handleAdminUserAdd, admin)
+	b.POST("/admin/users/:id/disabled", s.handleAdminUserDisabled, admin)
+	b.POST("/admin/users/:id/admin", s.handleAdminUserAdmin, admin)
+	b.POST("/admin/users/:id/delete", s.handleAdminUserDelete, admin)
 	return e
 }
 

@@ -1,0 +1,178 @@
+package main
+
+// Browser tests of the API key page and the admin settings page.
+
+import (
+	"bytes"
+	"context"
+	"mime/multipart"
+	"net/http"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/chromedp"
+)
+
+// admLogin logs the browser in through the login form.
+func admLogin(b *browser, base, name, password string) {
+	b.t.Helper()
+	b.navigate(base + "/login")
+	b.browse(
+		chromedp.SetValue(chromedp.CSS(`input[name=login]`), name),
+		chromedp.SetValue(chromedp.CSS(`input[name=password]`), password),
+		chromedp.Click(chromedp.CSS(`form[action="/login"] button[type=submit]`)),
+		chromedp.WaitVisible(chromedp.CSS(`.nav a[href="/account"]`)),
+	)
+}
+
+// admLogout logs the browser out with the top bar's button.
+func admLogout(b *browser) {
+	b.t.Helper()
+	b.browse(
+		chromedp.Click(chromedp.CSS(`form[action="/logout"] button`)),
+		chromedp.WaitVisible(chromedp.CSS(`.nav a[href="/login"]`)),
+	)
+}
+
+// admUpload uploads small.png to the API with key, as a client would, and
+// returns the HTTP status and Chevereto's error message ("" on success).
+func admUpload(t *testing.T, base, key string) (int, string) {
+	t.Helper()
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	mw.WriteField("key", key)
+	mw.WriteField("format", "json")
+	part, _ := mw.CreateFormFile("source", "small.png")
+	part.Write(fixture(t, "small.png"))
+	mw.Close()
+	req, _ := http.NewRequest("POST", base+"/api/1/upload", &body)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	resp, raw := do(t, req)
+	r := decodeAPI(t, raw)
+	if r.Error != nil {
+		return resp.StatusCode, r.Error.Message
+	}
+	if r.StatusCode != 200 || r.Image.URL == "" {
+		t.Fatalf("upload answer without image or error: %s", raw)
+	}
+	return resp.StatusCode, ""
+}
+
+var admKeyShape = regexp.MustCompile(`^pb_[0-9a-f]{40}$`)
+
+// TestBrowserAPIKeyRegenerate: the key page shows a new key once, the
+// regenerate button asks first, and afterwards the old key is refused by
+// /api/1/upload while the new one works.
+func TestBrowserAPIKeyRegenerate(t *testing.T) {
+	b := newBrowser(t, desktopViewport)
+	data := t.TempDir()
+	picbed(t, "admin-password\n", "user", "add", "boss", "--admin", "--password-stdin", "--data", data)
+	in := startPicbed(t, data)
+
+	admLogin(b, in.base, "boss", "admin-password")
+	b.navigate(in.base + "/settings/api")
+	old := evalJS[string](b, `document.querySelector("[data-api-key]").value`)
+	if !admKeyShape.MatchString(old) {
+		t.Fatalf("the key page shows %q, want a pb_ key", old)
+	}
+	if !strings.Contains(browseGet(b, chromedp.Text(chromedp.CSS("main"))), "it will be shown just once") {
+		t.Error("the new key comes without the shown-once notice")
+	}
+	if status, msg := admUpload(t, in.base, old); status != 200 {
+		t.Fatalf("upload with the shown key: %d %s", status, msg)
+	}
+
+	// Regenerate: the page asks, the browser accepts.
+	dctx, cancel := context.WithCancel(b.ctx)
+	defer cancel()
+	dialogs := chromedp.Events(dctx, page.JavascriptDialogOpening)
+	asked := make(chan string, 1)
+	go func() {
+		for ev, err := range dialogs {
+			if err != nil {
+				return
+			}
+			asked <- ev.Message
+			chromedp.Call(dctx, page.HandleJavaScriptDialog, page.HandleJavaScriptDialogParams{Accept: true})
+		}
+	}()
+	evalJS[chromedp.Void](b, `document.body.dataset.before = "1"`)
+	b.browse(chromedp.Click(chromedp.CSS(`button[data-regenerate]`)))
+	select {
+	case msg := <-asked:
+		if msg != "Are you sure that you want to revoke the existing API key?" {
+			t.Errorf("confirmation %q", msg)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("regenerate did not ask for confirmation")
+	}
+	b.browse(chromedp.WaitVisible(chromedp.CSS(`body:not([data-before]) [data-api-key]`)))
+	fresh := evalJS[string](b, `document.querySelector("[data-api-key]").value`)
+	if !admKeyShape.MatchString(fresh) || fresh == old {
+		t.Fatalf("after regenerate the page shows %q (old %q)", fresh, old)
+	}
+	if status, msg := admUpload(t, in.base, old); status != http.StatusBadRequest || msg != "Invalid API v1 key." {
+		t.Errorf("old key after regenerate: %d %q, want 400 Invalid API v1 key.", status, msg)
+	}
+	if status, msg := admUpload(t, in.base, fresh); status != 200 {
+		t.Errorf("new key: %d %s", status, msg)
+	}
+
+	// Once shown, never again: the page keeps only the prefix.
+	b.navigate(in.base + "/settings/api")
+	if evalJS[bool](b, `!!document.querySelector("[data-api-key]")`) || strings.Contains(evalJS[string](b, `document.documentElement.outerHTML`), fresh) {
+		t.Error("the key is shown again on the next visit")
+	}
+	if p := evalJS[string](b, `document.querySelector("[data-key-prefix]").dataset.keyPrefix`); !strings.HasPrefix(fresh, p) || len(p) < 8 {
+		t.Errorf("prefix %q of key %q", p, fresh)
+	}
+	b.assertNoJSErrors()
+}
+
+// TestBrowserAdminGuestUploads: the admin turns guest uploads on in /admin
+// and a guest gets the upload box at once; off again, and the guest does not.
+func TestBrowserAdminGuestUploads(t *testing.T) {
+	b := newBrowser(t, desktopViewport)
+	data := t.TempDir()
+	picbed(t, "admin-password\n", "user", "add", "boss", "--admin", "--password-stdin", "--data", data)
+	in := startPicbed(t, data)
+
+	guestCanUpload := func() bool {
+		t.Helper()
+		b.navigate(in.base + "/")
+		return evalJS[bool](b, `!!document.querySelector("[data-upload]")`)
+	}
+	setGuestUploads := func(on bool) {
+		t.Helper()
+		admLogin(b, in.base, "boss", "admin-password")
+		b.navigate(in.base + "/admin")
+		box := `.settings-form input[name=guest_uploads]`
+		if evalJS[bool](b, `document.querySelector("`+box+`").checked`) != on {
+			b.browse(chromedp.Click(chromedp.CSS(box)))
+		}
+		b.browse(
+			chromedp.Click(chromedp.CSS(`.settings-form button[type=submit]`)),
+			chromedp.WaitVisible(chromedp.CSS(`.alert.ok`)),
+		)
+		if got := evalJS[bool](b, `document.querySelector("`+box+`").checked`); got != on {
+			t.Fatalf("after saving, guest uploads box is %v, want %v", got, on)
+		}
+		admLogout(b)
+	}
+
+	if guestCanUpload() {
+		t.Fatal("a fresh install lets guests upload")
+	}
+	setGuestUploads(true)
+	if !guestCanUpload() {
+		t.Error("guests get no upload box after the admin turned guest uploads on")
+	}
+	setGuestUploads(false)
+	if guestCanUpload() {
+		t.Error("guests still get the upload box after the admin turned guest uploads off")
+	}
+	b.assertNoJSErrors()
+}
