@@ -206,23 +206,6 @@ func (s *Server) viewerData(r *http.Request, img store.Image) *viewerImage {
 	return v
 }
 
-// handleViewer shows /image/SLUG.ID. The id is the last dot-separated part,
-// so any slug finds the image; a non-canonical path redirects (301) to the
-// canonical one, as Chevereto does for its short URLs.
-func (s *Server) handleViewer(c echo.Context) error {
-	seg := c.Param("slugid")
-	idStr := seg[strings.LastIndexByte(seg, '.')+1:]
-	img, id, err := s.lookupImage(idStr)
-	if err != nil {
-		return err
-	}
-	canonical := viewerPath(img.Title, id)
-	if c.Request().URL.Path != canonical {
-		return c.Redirect(http.StatusMovedPermanently, canonical)
-	}
-	return s.render(c, http.StatusOK, "viewer.html", pageData{Title: img.Title, Image: s.viewerData(c.Request(), img)})
-}
-
 // deleteTarget checks an /image/ID/delete/TOKEN URL. A wrong token is a
 // plain 404, the same as a missing image, so tokens cannot be probed.
 func (s *Server) deleteTarget(c echo.Context) (store.Image, error) {

@@ -44,6 +44,9 @@ func (s *Server) routes() *echo.Echo {
 	b.Match(getHead, "/upload", s.handleUploadPage)
 	b.POST("/upload", s.handleWebUpload) // session or guest; refuses guests while guest uploads are off
 	b.Match(getHead, "/image/:slugid", s.handleViewer)
+	// Albums follow their privacy (ui_albums.go); edit tools check the owner.
+	b.Match(getHead, "/album/:slugid", s.handleAlbum)
+	b.POST("/album/:id/unlock", s.handleAlbumUnlock)
 	b.POST("/lang", s.handleLang)
 	b.GET("/setup", s.handleSetupForm)
 	b.POST("/setup", s.handleSetup)
@@ -59,6 +62,19 @@ func (s *Server) routes() *echo.Echo {
 	b.GET("/account", s.handleAccount, user)
 	b.POST("/account/password", s.handlePassword, user)
 	b.POST("/account/email", s.handleEmail, user)
+	// Albums and My images: only the visitor's own images and albums (or,
+	// for the edit tools, an admin); anything else is a 404.
+	b.GET("/my", s.handleMy, user)
+	b.POST("/my/delete", s.handleMyDelete, user)
+	b.GET("/albums", s.handleAlbums, user)
+	b.POST("/albums", s.handleAlbumCreate, user)
+	b.POST("/albums/move", s.handleAlbumMove, user)
+	b.GET("/albums.json", s.handleAlbumsJSON, user)
+	b.GET("/album/:id/edit", s.handleAlbumEditForm, user)
+	b.POST("/album/:id/edit", s.handleAlbumEdit, user)
+	b.POST("/album/:id/delete", s.handleAlbumDelete, user)
+	b.POST("/image/:id/edit", s.handleImageEdit, user)
+	b.POST("/image/:id/delete", s.handleImageDelete, user)
 	b.GET("/settings/api", s.handleAPIKey, user)
 	b.POST("/settings/api/regenerate", s.handleAPIKeyRegenerate, user)
 	b.POST("/settings/api/sharex", s.handleShareX, user)
