@@ -173,6 +173,7 @@ func (s *Server) withCover(r *http.Request, av *albumView, a store.Album) error 
 type albumPage struct {
 	Album     albumView
 	Manage    bool
+	Mine      bool   // the visitor owns it (an admin may manage others')
 	Owner     string // the owner's user name
 	Images    []tileView
 	Older     string // URL of the next page of older images, if any
@@ -217,7 +218,7 @@ func (s *Server) handleAlbum(c echo.Context) error {
 		return err
 	}
 	v := visitorOf(c)
-	p := albumPage{Album: s.albumViewOf(r, a), Manage: acc == accessManage}
+	p := albumPage{Album: s.albumViewOf(r, a), Manage: acc == accessManage, Mine: v.LoggedIn && v.User.ID == a.OwnerID}
 	if len(imgs) > albumPageSize {
 		imgs = imgs[:albumPageSize]
 		p.Older = canonical + "?before=" + s.store.EncodeID(imgs[len(imgs)-1].ID)

@@ -518,6 +518,14 @@ func TestAlbumPrivacy(t *testing.T) {
 			t.Errorf("%s gets delete links: %v", who, got)
 		}
 	}
+	// Only the owner is offered to upload into the album.
+	unlisted := albums[store.PrivacyUnlisted]
+	for who, want := range map[string]bool{"alice": true, "admin": false} {
+		_, body := clients[who].get(albumPath(unlisted.Title, g.enc(unlisted.ID)))
+		if got := strings.Contains(body, `href="/upload?toAlbum=`+g.enc(unlisted.ID)+`"`); got != want {
+			t.Errorf("%s is offered to upload into the album: %v", who, got)
+		}
+	}
 	// The viewer names an unlisted album to its owner only.
 	_, body := clients["stranger"].get(viewerPath(images[store.PrivacyUnlisted].Title, g.enc(images[store.PrivacyUnlisted].ID)))
 	if strings.Contains(body, "/album/") {
