@@ -189,3 +189,40 @@ func jsString(s string) string {
 	q, _ := json.Marshal(s)
 	return string(q)
 }
+
+// TestBrowserMyImagesScroll: scrolling to the end of My images loads the
+// older pages into the same grid, and the selection covers them.
+func TestBrowserMyImagesScroll(t *testing.T) {
+	data := t.TempDir()
+	picbed(t, "boss-password\n", "user", "add", "boss", "--admin", "--password-stdin", "--data", data)
+	key := newUserKey(t, data, "alice")
+	in := startPicbed(t, data, "--flood-limits", "off")
+	const n = 63 // more than one page of 60
+	for i := 0; i < n; i++ {
+		png := tinyPNG(t, 20+i, 20, color.NRGBA{uint8(4 * i), 90, 160, 255})
+		if resp, body := upload(t, in.base, key, fmt.Sprintf("p%d.png", i), png, nil); resp.StatusCode != 200 {
+			t.Fatalf("upload %d: %d %s", i, resp.StatusCode, body)
+		}
+	}
+	b := newBrowser(t, phoneViewport)
+	b.navigate(in.base + "/login?next=/my")
+	b.browse(
+		chromedp.SendKeys(`input[name=login]`, "alice"),
+		chromedp.SendKeys(`input[name=password]`, "secret-password"),
+		chromedp.Click(`form[action="/login"] button[type=submit]`),
+	)
+	galWait(b, "My images", galLoaded("/my"), 10*time.Second)
+	if got := evalJS[int](b, `document.querySelectorAll("[data-gallery] .tile").length`); got != 60 {
+		t.Errorf("first page has %d tiles, want 60", got)
+	}
+	evalJS[chromedp.Void](b, `window.scrollTo(0, document.body.scrollHeight)`)
+	galWait(b, "the older page loaded", fmt.Sprintf(`document.querySelectorAll("[data-gallery] .tile").length === %d && !document.querySelector("[data-older]")`, n), 10*time.Second)
+	if got := evalJS[int](b, `new Set(Array.from(document.querySelectorAll('[data-gallery] input[name="image_ids"]')).map(i => i.value)).size`); got != n {
+		t.Errorf("%d different images after scrolling, want %d", got, n)
+	}
+	b.browse(chromedp.Click(`[data-select-all]`))
+	if got := evalJS[string](b, `document.querySelector("[data-sel-count]").textContent`); got != fmt.Sprintf("%d images selected", n) {
+		t.Errorf("selection count %q", got)
+	}
+	b.assertNoJSErrors()
+}
