@@ -8,6 +8,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"image"
 	"image/color"
@@ -20,6 +21,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 )
 
@@ -28,7 +31,9 @@ import (
 func waitPage(b *browser, what, cond string, d time.Duration) {
 	b.t.Helper()
 	deadline := time.Now().Add(d)
-	for !evalJS[bool](b, "!!("+cond+")") {
+	// A navigation may be half done: no document yet counts as false.
+	expr := "(() => { try { return !!(" + cond + "); } catch { return false; } })()"
+	for !evalJS[bool](b, expr) {
 		if time.Now().After(deadline) {
 			b.fail(fmt.Errorf("%s: still not true after %v: %s", what, d, cond))
 		}
@@ -167,9 +172,8 @@ func TestBrowserUpload(t *testing.T) {
 
 	// 简体中文 through the footer's language select: the upload page is
 	// translated.
-	b.browse(chromedp.SetValue(`select[name=lang]`, "zh-CN"))
-	evalJS[chromedp.Void](b, `document.querySelector("select[name=lang]").dispatchEvent(new Event("change"))`)
-	waitPage(b, "Chinese page", `document.documentElement.lang === "zh-CN" && document.readyState === "complete"`, 10*time.Second)
+	b.browse(chromedp.SetValue(`select[name=lang]`, "zh-CN")) // fires change: app.js submits
+	waitPage(b, "Chinese page", `document.documentElement.lang === "zh-CN" && document.readyState === "complete" && document.querySelector("[data-upload-heading]")`, 10*time.Second)
 	if h := evalJS[string](b, `document.querySelector("[data-upload-heading]").textContent`); h != "上传图片" {
 		t.Errorf("Chinese upload page heading %q, want 上传图片", h)
 	}
@@ -201,10 +205,174 @@ func TestBrowserUpload(t *testing.T) {
 		t.Errorf("guest upload while guest uploads are off: %v", refused)
 	}
 	// The browser logs the refusal it was sent on purpose; nothing else.
+	assertOnlyRefusals(b, before, "403")
+}
+
+// TestBrowserUploadStates drives the page's other paths: the client-side
+// checks and their dialog, a drop on the page, "Add image URLs" ending in
+// "No files have been uploaded", a mixed batch with its error report, the
+// per-file edit dialog, and cancelling a queue that uploads slowly.
+func TestBrowserUploadStates(t *testing.T) {
+	data := t.TempDir()
+	picbed(t, "boss-password\n", "user", "add", "boss", "--admin", "--password-stdin", "--data", data)
+	picbed(t, "ann-password\n", "user", "add", "ann", "--password-stdin", "--data", data)
+	in := startPicbed(t, data, "--url-uploads", "true", "--max-upload", "400KB")
+	b := newBrowser(t, desktopViewport)
+	browserLogin(b, in.base, "ann", "ann-password")
+	if s := evalJS[string](b, `document.querySelector("[data-upload-limits]").textContent`); s != "JPG PNG GIF WEBP BMP · MAX 400 KB" {
+		t.Errorf("limits line %q", s)
+	}
+	dir := t.TempDir()
+	write := func(name string, data []byte) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	state := func() []string {
+		return evalJS[[]string](b, `[...document.querySelectorAll("[data-upload-item]")].map(li => li.dataset.state)`)
+	}
+
+	// Client-side checks: too big, not an image type; listed in a dialog.
+	big := write("big.png", append(fixture(t, "small.png"), make([]byte, 450_000)...))
+	txt := write("notes.txt", []byte("not an image"))
+	b.setFiles("[data-upload-input]", big, txt)
+	waitPage(b, "rejected files dialog", `document.querySelector("[data-upload-rejected]").open`, 5*time.Second)
+	got := evalJS[[]string](b, `[...document.querySelectorAll("[data-rejected-list] li")].map(li => li.textContent)`)
+	if strings.Join(got, "|") != "big.png - File too big.|notes.txt - Invalid or unsupported file format." {
+		t.Errorf("rejected: %q", got)
+	}
+	b.browse(chromedp.Click("[data-upload-rejected] [data-dialog-close]"))
+	if n := len(state()); n != 0 {
+		t.Errorf("%d items queued from rejected files", n)
+	}
+
+	// A drop anywhere on the page queues; the same name again is skipped.
+	small := fixture(t, "small.png")
+	if !b.dropFiles("", pageFile{"dropped.png", "image/png", small}) {
+		t.Error("the page did not take the drop")
+	}
+	b.dropFiles("main", pageFile{"dropped.png", "image/png", small})
+	waitPage(b, "dropped item", `document.querySelectorAll("[data-upload-item]").length === 1`, 5*time.Second)
 	b.settle()
-	for _, e := range b.jsErrors()[before:] {
-		if !strings.Contains(e, "status of 403") || !strings.Contains(e, "/upload") {
-			t.Errorf("the guest page reported a JavaScript error: %s", e)
+	if n := len(state()); n != 1 {
+		t.Errorf("%d items after dropping the same name twice, want 1", n)
+	}
+	b.browse(chromedp.Click("[data-upload-clear]"))
+
+	// Image URLs out of BBCode and HTML; the server refuses non-public
+	// addresses, so nothing is uploaded.
+	b.browse(chromedp.Click("[data-upload-urls-open]"))
+	b.browse(chromedp.SendKeys("[data-urls-form] textarea", `[url=http://10.0.0.1/][img]http://127.0.0.1:9/a.png[/img][/url] <img src="http://10.0.0.1/b.jpg">`))
+	b.browse(chromedp.Click(`[data-urls-form] button[value=add]`))
+	waitPage(b, "two URL items", `document.querySelectorAll("[data-upload-item]").length === 3`, 5*time.Second)
+	names := evalJS[[]string](b, `[...document.querySelectorAll("[data-upload-item] .name")].map(e => e.textContent)`)
+	if strings.Join(names, "|") != "http://10.0.0.1/|a.png|b.jpg" {
+		t.Errorf("URL items %q", names)
+	}
+	b.browse(chromedp.Click("[data-upload-start]"))
+	waitPage(b, "all failed", `document.querySelector("[data-upload-heading]").textContent === "No files have been uploaded"`, 20*time.Second)
+	if s := evalJS[string](b, `document.querySelector("[data-upload-sub]").textContent`); s != "Some errors have occurred and the system couldn't process your request." {
+		t.Errorf("all failed: %q", s)
+	}
+	report := evalJS[string](b, `document.querySelector("[data-upload-summary]").textContent`)
+	if !strings.Contains(report, "Check the error report for more information.") || !strings.Contains(report, "a.png - Unsupported non-public IP address for upload") {
+		t.Errorf("all-failed summary: %q", report)
+	}
+	if s := strings.Join(state(), ","); s != "failed,failed,failed" {
+		t.Errorf("states %s", s)
+	}
+
+	// A mixed batch: the page cannot tell that notimage.jpg is no JPEG, the
+	// server can. The good one gets its edited title.
+	b.browse(chromedp.Click("[data-upload-again]"))
+	b.setFiles("[data-upload-input]", write("good-one.png", small), write("notimage.jpg", fixture(t, "notimage.jpg")))
+	waitPage(b, "two items", `document.querySelectorAll("[data-upload-item][data-state=queued]").length === 2`, 5*time.Second)
+	b.browse(chromedp.Click("[data-upload-item] .pic"))
+	waitPage(b, "edit dialog", `document.querySelector("[data-upload-edit]").open`, 5*time.Second)
+	if title := evalJS[string](b, `document.querySelector("[data-edit-form] input[name=title]").value`); title != "Good-one" {
+		t.Errorf("default title %q, want Good-one", title)
+	}
+	b.browse(
+		chromedp.SetValue("[data-edit-form] input[name=title]", "Edited title"),
+		chromedp.Click(`[data-edit-form] button[value=save]`),
+	)
+	b.browse(chromedp.Click("[data-upload-start]"))
+	waitPage(b, "mixed", `document.querySelector("[data-upload-heading]").textContent === "Upload complete"`, 20*time.Second)
+	if s := strings.Join(state(), ","); s != "done,failed" {
+		t.Errorf("states %s, want done,failed", s)
+	}
+	if !evalJS[bool](b, `!!document.querySelector("[data-upload-note]") && document.querySelector("[data-upload-note]").textContent.startsWith("Note: Some files couldn't be uploaded.")`) {
+		t.Error("no \"Note: Some files couldn't be uploaded.\"")
+	}
+	b.browse(chromedp.Click("[data-upload-note] button"))
+	waitPage(b, "error report", `document.querySelector("[data-upload-report]").open`, 5*time.Second)
+	if r := evalJS[string](b, `document.querySelector("[data-report-list]").textContent`); r != "notimage.jpg - Can't get target upload source info" {
+		t.Errorf("error report %q", r)
+	}
+	b.browse(chromedp.Click("[data-upload-report] [data-dialog-close]"))
+	code := evalJS[string](b, `(() => {
+	const s = document.querySelector("[data-upload-results] select[data-embed-format]");
+	s.value = "markdown-embed";
+	s.dispatchEvent(new Event("change"));
+	return document.querySelector("[data-upload-results] textarea[data-embed-code]").value;
+})()`)
+	if !strings.HasPrefix(code, "![Edited title](") || strings.Contains(code, "\n") {
+		t.Errorf("embed code of the mixed batch: %q", code)
+	}
+
+	// Cancelling: with the upload throttled, one queued item is cancelled,
+	// then the rest; nothing is left running and nothing is uploaded.
+	b.browse(chromedp.Click("[data-upload-again]"))
+	noise := fixture(t, "noise300.png")
+	var paths []string
+	for i := range 3 {
+		paths = append(paths, write(fmt.Sprintf("slow-%d.png", i), append(append([]byte{}, noise...), byte(i))))
+	}
+	b.setFiles("[data-upload-input]", paths...)
+	waitPage(b, "three items", `document.querySelectorAll("[data-upload-item][data-state=queued]").length === 3`, 5*time.Second)
+	throttle(b, 8_000)
+	b.browse(chromedp.Click("[data-upload-start]"))
+	waitPage(b, "two running", `document.querySelectorAll("[data-upload-item][data-state=uploading]").length === 2`, 5*time.Second)
+	b.browse(chromedp.Click(`[data-upload-item][data-state=queued] .cancel`))
+	b.browse(chromedp.Click("[data-upload-cancel-all]"))
+	waitPage(b, "cancelled", `document.querySelector("[data-upload-heading]").textContent === "No files have been uploaded"`, 10*time.Second)
+	throttle(b, -1)
+	if s := strings.Join(state(), ","); s != "canceled,canceled,canceled" {
+		t.Errorf("states after cancelling %s", s)
+	}
+	if r := evalJS[string](b, `document.querySelector("[data-upload-summary] .report").textContent`); !strings.Contains(r, "slow-2.png - Upload canceled") {
+		t.Errorf("report after cancelling: %q", r)
+	}
+	assertOnlyRefusals(b, 0, "400")
+}
+
+// assertOnlyRefusals fails the test for any page error after the first
+// skip ones but the browser's log line of an upload refused with one of
+// the HTTP statuses: those answers were asked for.
+func assertOnlyRefusals(b *browser, skip int, statuses ...string) {
+	b.t.Helper()
+	b.settle()
+	for _, e := range b.jsErrors()[skip:] {
+		ok := false
+		for _, st := range statuses {
+			ok = ok || strings.Contains(e, "responded with a status of "+st+" ") && strings.HasSuffix(e, "/upload)")
+		}
+		if !ok {
+			b.t.Errorf("the page reported a JavaScript error: %s", e)
 		}
 	}
+}
+
+// throttle limits the browser's upload bandwidth to bytesPerSecond (-1:
+// no limit).
+func throttle(b *browser, bytesPerSecond float64) {
+	b.t.Helper()
+	b.browse(chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		_, err := cdp.Call(ctx, t, network.EmulateNetworkConditionsByRule, network.EmulateNetworkConditionsByRuleParams{
+			MatchedNetworkConditions: []*network.Conditions{{DownloadThroughput: -1, UploadThroughput: bytesPerSecond}},
+		})
+		return err
+	}))
 }

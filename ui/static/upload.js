@@ -46,6 +46,8 @@ function init(box) {
     summary: q("[data-upload-summary]", box),
     codes: q("[data-upload-codes]", box),
   };
+  // Touch screens tap their previews (spec 6.2).
+  if (matchMedia("(pointer: coarse)").matches) ui.hint.textContent = t("Customize upload by touching any preview");
   const initialHeading = ui.heading.textContent;
   const initialSub = ui.sub.textContent;
 
