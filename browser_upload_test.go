@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 )
@@ -375,4 +376,52 @@ func throttle(b *browser, bytesPerSecond float64) {
 		})
 		return err
 	}))
+}
+
+// TestBrowserUploadFolderDrop drops a real folder from the file system
+// (through the browser's own drag and drop, not a synthetic event): its
+// images, subfolders included, are queued; hidden files are skipped and
+// other files are listed as refused.
+func TestBrowserUploadFolderDrop(t *testing.T) {
+	data := t.TempDir()
+	picbed(t, "boss-password\n", "user", "add", "boss", "--admin", "--password-stdin", "--data", data)
+	in := startPicbed(t, data)
+	b := newBrowser(t, desktopViewport)
+	browserLogin(b, in.base, "boss", "boss-password")
+
+	folder := filepath.Join(t.TempDir(), "holiday")
+	for name, content := range map[string][]byte{
+		"one.png":          fixture(t, "small.png"),
+		"sub/two.jpg":      fixture(t, "small.jpg"),
+		".DS_Store":        []byte("junk"),
+		"sub/readme.txt":   []byte("text"),
+		"sub/deeper/3.gif": fixture(t, "anim.gif"),
+	} {
+		p := filepath.Join(folder, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, content, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	drag := &input.DragData{Files: []string{folder}, DragOperationsMask: 1}
+	b.browse(chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		for _, typ := range []input.DispatchDragEventType{input.DispatchDragEventTypeDragEnter, input.DispatchDragEventTypeDragOver, input.DispatchDragEventTypeDrop} {
+			if _, err := cdp.Call(ctx, tg, input.DispatchDragEvent, input.DispatchDragEventParams{Type: typ, X: 640, Y: 300, Data: drag}); err != nil {
+				return err
+			}
+		}
+		return nil
+	}))
+	waitPage(b, "folder items", `document.querySelectorAll("[data-upload-item]").length === 3`, 10*time.Second)
+	names := evalJS[[]string](b, `[...document.querySelectorAll("[data-upload-item] .name")].map(e => e.textContent).sort()`)
+	if strings.Join(names, "|") != "3.gif|one.png|two.jpg" {
+		t.Errorf("queued from the folder: %q", names)
+	}
+	waitPage(b, "refused file", `document.querySelector("[data-upload-rejected]").open`, 5*time.Second)
+	if r := evalJS[string](b, `document.querySelector("[data-rejected-list]").textContent`); r != "holiday/sub/readme.txt - Invalid or unsupported file format." {
+		t.Errorf("refused: %q", r)
+	}
+	b.assertNoJSErrors()
 }
