@@ -459,3 +459,36 @@ func TestUploadPageTranslated(t *testing.T) {
 		t.Errorf("missing translations: %q", m)
 	}
 }
+
+// TestWebUploadFloodLimits: the API's per-address flood limits count web
+// uploads too, guests' and users' alike (admins are exempt).
+func TestWebUploadFloodLimits(t *testing.T) {
+	h := newTestHost(t, Config{FloodLimits: &FloodLimits{2, 0, 0, 0, 0}})
+	mustAdmin(t, h)
+	setSite(t, h, func(s *siteSettings) { s.GuestUploads = true })
+	g := newWebClient(t, h)
+	g.get("/")
+	for i, name := range []string{"small.png", "photo.png"} {
+		if status, _, raw := g.webUpload(g.csrf, nil, name, readTestdata(t, name)); status != 200 {
+			t.Fatalf("guest upload %d: %d %s", i+1, status, raw)
+		}
+	}
+	status, doc, raw := g.webUpload(g.csrf, nil, "small.jpg", readTestdata(t, "small.jpg"))
+	if msg, _ := errorOf(t, doc, []byte(raw)); status != 400 || msg != "Flooding detected. You can only upload 2 images per minute" {
+		t.Errorf("third guest upload in a minute: %d %q", status, msg)
+	}
+	// A user from the same address is counted with the guest.
+	w := newWebClient(t, h)
+	w.login("tester", "password1", false)
+	w.get("/")
+	status, doc, raw = w.webUpload(w.csrf, nil, "small.jpg", readTestdata(t, "small.jpg"), "Accept-Language", "zh-CN")
+	if msg, _ := errorOf(t, doc, []byte(raw)); status != 400 || msg != "上传过于频繁。每分钟最多只能上传 2 张图片" {
+		t.Errorf("user upload from the flooded address: %d %q", status, msg)
+	}
+	a := newWebClient(t, h)
+	a.login("admin", "adminpass1", false)
+	a.get("/")
+	if status, _, raw := a.webUpload(a.csrf, nil, "small.jpg", readTestdata(t, "small.jpg")); status != 200 {
+		t.Errorf("admin upload from the flooded address: %d %s", status, raw)
+	}
+}
