@@ -260,6 +260,20 @@ func TestBrowserUploadStates(t *testing.T) {
 	if n := len(state()); n != 1 {
 		t.Errorf("%d items after dropping the same name twice, want 1", n)
 	}
+	// Clipboard images all arrive as image.png: they are numbered, not
+	// skipped. The remove button takes one out of the queue.
+	red := tinyPNG(t, 8, 8, color.NRGBA{255, 0, 0, 255})
+	b.pasteFiles("", pageFile{"image.png", "image/png", red})
+	b.pasteFiles("", pageFile{"image.png", "image/png", tinyPNG(t, 9, 9, color.NRGBA{0, 0, 255, 255})})
+	waitPage(b, "pasted items", `document.querySelectorAll("[data-upload-item]").length === 3`, 5*time.Second)
+	names := evalJS[[]string](b, `[...document.querySelectorAll("[data-upload-item] .name")].map(e => e.textContent)`)
+	if strings.Join(names, "|") != "dropped.png|image.png|image-2.png" {
+		t.Errorf("queue after two pastes: %q", names)
+	}
+	b.browse(chromedp.Click("[data-upload-item] .remove"))
+	if s := evalJS[string](b, `document.querySelector("[data-upload-start]").textContent`); s != "Upload 2 files" || len(state()) != 2 {
+		t.Errorf("after removing one: %d items, button %q", len(state()), s)
+	}
 	b.browse(chromedp.Click("[data-upload-clear]"))
 
 	// Image URLs out of BBCode and HTML; the server refuses non-public
@@ -268,7 +282,7 @@ func TestBrowserUploadStates(t *testing.T) {
 	b.browse(chromedp.SendKeys("[data-urls-form] textarea", `[url=http://10.0.0.1/][img]http://127.0.0.1:9/a.png[/img][/url] <img src="http://10.0.0.1/b.jpg">`))
 	b.browse(chromedp.Click(`[data-urls-form] button[value=add]`))
 	waitPage(b, "two URL items", `document.querySelectorAll("[data-upload-item]").length === 3`, 5*time.Second)
-	names := evalJS[[]string](b, `[...document.querySelectorAll("[data-upload-item] .name")].map(e => e.textContent)`)
+	names = evalJS[[]string](b, `[...document.querySelectorAll("[data-upload-item] .name")].map(e => e.textContent)`)
 	if strings.Join(names, "|") != "http://10.0.0.1/|a.png|b.jpg" {
 		t.Errorf("URL items %q", names)
 	}

@@ -76,7 +76,9 @@ function init(box) {
     if (phase === "uploading") return;
     if (phase === "done") reset();
     const rejected = [];
-    for (const { file, path } of entries) {
+    for (const entry of entries) {
+      let { file } = entry;
+      const { path } = entry;
       let name = file.name || "image";
       if (!typeOf(file)) {
         rejected.push(t("{name} - Invalid or unsupported file format.", { name: shortName(path || name) }));
@@ -163,7 +165,7 @@ function init(box) {
     if (phase !== "queue") return;
     items = items.filter((i) => i !== item);
     item.li.remove();
-    if (!items.length) setPhase("pick");
+    setPhase(items.length ? "queue" : "pick");
   }
 
   function reset() {
@@ -712,6 +714,11 @@ function init(box) {
     box.hidden = false;
     if (focus) focus.focus();
   }
+
+  // Leaving the page would abort the uploads still running: ask first.
+  window.addEventListener("beforeunload", (e) => {
+    if (phase === "uploading") e.preventDefault();
+  });
 
   // Buttons that close their dialog.
   document.addEventListener("click", (e) => {
