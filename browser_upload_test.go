@@ -25,6 +25,8 @@ import (
 	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
+
+	"picbed/store"
 )
 
 // waitPage polls the JavaScript condition cond in the page until it is
@@ -436,6 +438,65 @@ func TestBrowserUploadFolderDrop(t *testing.T) {
 	waitPage(b, "refused file", `document.querySelector("[data-upload-rejected]").open`, 5*time.Second)
 	if r := evalJS[string](b, `document.querySelector("[data-rejected-list]").textContent`); r != "holiday/sub/readme.txt - Invalid or unsupported file format." {
 		t.Errorf("refused: %q", r)
+	}
+	b.assertNoJSErrors()
+}
+
+// TestBrowserUploadGuest: with guest uploads and sign-ups on, a guest
+// uploads, gets the guest sentence and the delete links, and finds the
+// image among their own after logging in from the same browser.
+func TestBrowserUploadGuest(t *testing.T) {
+	data := t.TempDir()
+	picbed(t, "boss-password\n", "user", "add", "boss", "--admin", "--password-stdin", "--data", data)
+	picbed(t, "ann-password\n", "user", "add", "ann", "--password-stdin", "--data", data)
+	st, err := store.Open(data, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = st.SaveSettings(store.Settings{SiteName: "picbed", GuestUploads: true, Signups: true, MaxUpload: 25_000_000, EXIF: "strip", Duplicates: "reuse"})
+	st.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := startPicbed(t, data)
+	b := newBrowser(t, phoneViewport)
+	b.navigate(in.base + "/")
+	if h := evalJS[string](b, `document.querySelector("[data-upload-hint]").textContent`); h != "Customize upload by touching any preview" {
+		t.Errorf("hint on a phone: %q", h)
+	}
+	p := filepath.Join(t.TempDir(), "guest-shot.png")
+	if err := os.WriteFile(p, fixture(t, "photo.png"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	b.setFiles("[data-upload-input]", p)
+	waitPage(b, "queued", `document.querySelectorAll("[data-upload-item][data-state=queued]").length === 1`, 5*time.Second)
+	if evalJS[bool](b, `!!document.querySelector("[data-upload-album]")`) {
+		t.Error("a guest is offered albums")
+	}
+	b.browse(chromedp.Click("[data-upload-start]"))
+	waitPage(b, "upload complete", `document.querySelector("[data-upload-heading]").textContent === "Upload complete"`, 20*time.Second)
+	if s := evalJS[string](b, `document.querySelector("[data-upload-sub]").textContent`); s != "You must create an account or sign in to save this content into your account." {
+		t.Errorf("guest sentence %q", s)
+	}
+	if evalJS[bool](b, `!!document.querySelector("[data-album-create]")`) {
+		t.Error("a guest is offered to create an album")
+	}
+	del := evalJS[string](b, `(() => {
+	const s = document.querySelector("[data-upload-results] select[data-embed-format]");
+	s.value = "delete-links";
+	s.dispatchEvent(new Event("change"));
+	return document.querySelector("[data-upload-results] textarea[data-embed-code]").value;
+})()`)
+	if !regexp.MustCompile(`^http://127\.0\.0\.1:\d+/image/\w+/delete/[0-9a-f]+$`).MatchString(del) {
+		t.Errorf("guest's delete link %q", del)
+	}
+	b.assertNoJSErrors()
+
+	// Logging in from this browser makes the image ann's.
+	browserLogin(b, in.base, "ann", "ann-password")
+	b.navigate(in.base + "/my")
+	if !evalJS[bool](b, `[...document.images].some(i => i.src.includes("/guest-shot."))`) {
+		t.Error("the guest upload is not among ann's images after logging in")
 	}
 	b.assertNoJSErrors()
 }
