@@ -2,9 +2,10 @@ package main
 
 // Browser test of the upload page (spec 6): a user logs in, queues three
 // files through the file input and one by paste, uploads them, watches the
-// progress heading reach "Upload complete" and reads the Markdown embed
-// codes; the page in Simplified Chinese; a guest refused while guest
-// uploads are off.
+// progress heading reach "Upload complete", reads the Markdown embed codes
+// and makes an album of the batch; the page in Simplified Chinese; a guest
+// refused while guest uploads are off. The other tests cover the page's
+// other paths.
 
 import (
 	"bytes"
@@ -172,6 +173,26 @@ func TestBrowserUpload(t *testing.T) {
 		t.Errorf("the pasted 40x30 image is not among %v", got)
 	}
 	b.assertNoJSErrors()
+
+	// "Create new album" with the batch: an empty name is refused in the
+	// dialog, then the album is made and opened.
+	b.browse(chromedp.Click("[data-album-create]"))
+	waitPage(b, "album dialog", `document.querySelector("[data-album-dialog]").open`, 5*time.Second)
+	b.browse(chromedp.Click("[data-album-form] button[type=submit]"))
+	if e := evalJS[string](b, `document.querySelector("[data-album-error]").textContent`); e != "You must enter the album name." {
+		t.Errorf("album without a name: %q", e)
+	}
+	b.browse(
+		chromedp.SendKeys("[data-album-form] input[name=title]", "The batch"),
+		chromedp.SetValue("[data-album-form] select[name=privacy]", "unlisted"),
+		chromedp.Click("[data-album-form] button[type=submit]"),
+	)
+	waitPage(b, "album page", `location.pathname.startsWith("/album/") && document.readyState === "complete"`, 10*time.Second)
+	if n := evalJS[int](b, `new Set([...document.images].map(i => i.src).filter(s => s.includes("/images/"))).size`); n < 4 {
+		t.Errorf("the new album page shows %d images, want 4", n)
+	}
+	b.assertNoJSErrors()
+	b.navigate(in.base + "/")
 
 	// 简体中文 through the footer's language select: the upload page is
 	// translated.
