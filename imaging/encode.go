@@ -10,8 +10,6 @@ import (
 	"image/jpeg"
 	"image/png"
 	"io"
-
-	"github.com/HugoSmits86/nativewebp"
 )
 
 // encoder writes derived images in the stored format.
@@ -46,7 +44,7 @@ func (e encoder) encode(w io.Writer, m *image.RGBA) (err error) {
 	case GIF:
 		err = gif.Encode(w, toPaletted(m, e.palette), nil)
 	case WebP:
-		err = nativewebp.Encode(w, m, nil)
+		err = encodeWebP(w, m)
 	default:
 		err = fmt.Errorf("no encoder for %q", e.format)
 	}

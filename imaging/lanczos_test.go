@@ -14,6 +14,7 @@ import (
 	"strings"
 	"testing"
 
+	xdraw "golang.org/x/image/draw"
 	_ "golang.org/x/image/webp"
 )
 
@@ -377,4 +378,30 @@ func planesRGBA(p planes) *image.RGBA {
 		m.Pix[4*i], m.Pix[4*i+1], m.Pix[4*i+2], m.Pix[4*i+3] = c8(p.c[0][i]), c8(p.c[1][i]), c8(p.c[2][i]), 0xFF
 	}
 	return m
+}
+
+// BenchmarkFinalResize compares the final resize of a 500 px medium before and after the
+// Lanczos-3 resampler, from the pyramid levels each picks: for a 1/4-scale JPEG decode of
+// a 4224x3168 photo (1056x792), the old rule halved to 528x396 and ran x/image's
+// CatmullRom; the new one resamples 1056x792 directly.
+func BenchmarkFinalResize(b *testing.B) {
+	src := naturalImage(1056, 792, 5)
+	half := halve(src)
+	b.Run("catmullrom-from-528", func(b *testing.B) {
+		for b.Loop() {
+			dst := image.NewRGBA(rect(500, 375))
+			xdraw.CatmullRom.Scale(dst, dst.Rect, half, half.Rect, xdraw.Src, nil)
+		}
+	})
+	b.Run("catmullrom-from-1056", func(b *testing.B) {
+		for b.Loop() {
+			dst := image.NewRGBA(rect(500, 375))
+			xdraw.CatmullRom.Scale(dst, dst.Rect, src, src.Rect, xdraw.Src, nil)
+		}
+	})
+	b.Run("lanczos3-from-1056", func(b *testing.B) {
+		for b.Loop() {
+			resample(src, src.Rect, 500, 375)
+		}
+	})
 }

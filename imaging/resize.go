@@ -4,13 +4,11 @@ import (
 	"image"
 	"image/color"
 	"image/draw"
-
-	xdraw "golang.org/x/image/draw"
 )
 
 // pyramid holds an image and successively halved copies of it, built on demand, so that
-// the thumbnail and the medium share the cheap box-filter passes and CatmullRom only ever
-// runs on an image at most about four times the target size.
+// the thumbnail and the medium share the cheap box-filter passes and the final filter only
+// ever runs on an image two to four times the target size.
 type pyramid struct {
 	src    image.Image   // the decoded image, in stored (not oriented) orientation
 	levels []*image.RGBA // levels[k] is src halved k times; levels[0] is built lazily too
@@ -149,25 +147,34 @@ func halveRows(d, r0, r1 []uint8, w int) {
 }
 
 // scaled returns the part r of the source (in level-0 coordinates) resized to exactly
-// dw x dh. It first halves while the region is still more than twice the target in both
-// directions, then finishes with CatmullRom.
+// dw x dh. It takes the smallest pyramid level that is still at least twice the target in
+// both directions (the box filter's aliasing then stays an octave above what the final
+// filter keeps), then finishes with the Lanczos-3 resampler.
 func (p *pyramid) scaled(r image.Rectangle, dw, dh int) *image.RGBA {
 	k := 0
-	for r.Dx()>>k > 2*dw && r.Dy()>>k > 2*dh {
+	for r.Dx()>>(k+1) >= 2*dw && r.Dy()>>(k+1) >= 2*dh {
 		k++
 	}
-	src := p.level(k)
-	sr := image.Rect(r.Min.X>>k, r.Min.Y>>k, r.Max.X>>k, r.Max.Y>>k).Intersect(src.Rect)
-	if sr.Empty() {
-		sr = src.Rect
+	var src image.Image
+	var sr image.Rectangle
+	if k == 0 && (len(p.levels) == 0 || p.levels[0] == nil) {
+		// Read the decoded image itself: no full-size RGBA copy.
+		src = p.src
+		sr = r.Add(p.src.Bounds().Min).Intersect(p.src.Bounds())
+	} else {
+		lk := p.level(k)
+		src = lk
+		sr = image.Rect(r.Min.X>>k, r.Min.Y>>k, r.Max.X>>k, r.Max.Y>>k).Intersect(lk.Rect)
 	}
-	dst := image.NewRGBA(rect(dw, dh))
+	if sr.Empty() {
+		sr = src.Bounds()
+	}
 	if sr.Dx() == dw && sr.Dy() == dh {
+		dst := image.NewRGBA(rect(dw, dh))
 		draw.Draw(dst, dst.Rect, src, sr.Min, draw.Src)
 		return dst
 	}
-	xdraw.CatmullRom.Scale(dst, dst.Rect, src, sr, xdraw.Src, nil)
-	return dst
+	return resample(src, sr, dw, dh)
 }
 
 // coverRect returns the centred part of a w x h image with the aspect ratio tw:th, the
