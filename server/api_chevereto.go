@@ -96,7 +96,9 @@ func (s *Server) handleAPIUpload(c echo.Context) error {
 
 // apiUpload runs an API upload request in Chevereto V3's order of checks
 // (spec 1.5): key, version, action, then storeUpload (flood limits, source,
-// the upload pipeline). The key's user owns the image; album_id is ignored.
+// the upload pipeline). The key's user owns the image; album_id puts it in
+// one of that user's albums, and is ignored (as Chevereto V4 does) when it
+// names no album of theirs.
 // Without an expiration the admin's default auto-delete applies (none unless
 // set on the settings page).
 func (s *Server) apiUpload(c echo.Context, req *apiRequest) (store.Image, store.User, error) {
@@ -161,7 +163,20 @@ func (s *Server) apiUpload(c echo.Context, req *apiRequest) (store.Image, store.
 	if c.Param("action") != "upload" {
 		return store.Image{}, user, errInvalidAction
 	}
-	return s.storeUpload(c, req, up, uploadParams{owner: user})
+	return s.storeUpload(c, req, up, uploadParams{owner: user, album: s.ownAlbum(user, req.get("album_id"))})
+}
+
+// ownAlbum returns the id of the album encoded as v if user owns it, else 0.
+func (s *Server) ownAlbum(user store.User, v string) uint64 {
+	id, ok := s.store.DecodeID(strings.TrimSpace(v))
+	if !ok || v == "" {
+		return 0
+	}
+	a, err := s.store.Album(id)
+	if err != nil || a.OwnerID != user.ID {
+		return 0
+	}
+	return id
 }
 
 // storeUpload is what API and web uploads share once the body is in and

@@ -488,3 +488,52 @@ func TestURLUploads(t *testing.T) {
 		t.Errorf("production fetcher to localhost: %q", msg)
 	}
 }
+
+// TestAPIAlbumID checks that album_id puts an API upload into one of the
+// key owner's albums, and that another user's album or garbage is ignored.
+func TestAPIAlbumID(t *testing.T) {
+	h := newTestHost(t, Config{Duplicates: DuplicatesAllow})
+	owner, err := h.store.UserByName("tester")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mine, err := h.store.CreateAlbum(owner.ID, "Mine", "", store.PrivacyPublic, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := h.store.CreateUser("other", "password1", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	theirs, err := h.store.CreateAlbum(other.ID, "Theirs", "", store.PrivacyPublic, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, albumID string
+		want          uint64
+	}{
+		{"own album", h.store.EncodeID(mine.ID), mine.ID},
+		{"another user's album", h.store.EncodeID(theirs.ID), 0},
+		{"garbage", "../1", 0},
+		{"none", "", 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			status, doc, raw := h.post(t, map[string]string{"album_id": tc.albumID}, "small.png", readTestdata(t, "small.png"), nil)
+			if status != 200 {
+				t.Fatalf("%d %s", status, raw)
+			}
+			id, ok := h.store.DecodeID(imageOf(t, doc, raw)["id_encoded"].(string))
+			if !ok {
+				t.Fatal("bad id_encoded")
+			}
+			img, err := h.store.Image(id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if img.AlbumID != tc.want {
+				t.Fatalf("album %d, want %d", img.AlbumID, tc.want)
+			}
+		})
+	}
+}
