@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -46,6 +47,18 @@ func TestScreenshots(t *testing.T) {
 				waitPage(b, "upload complete", `document.querySelectorAll('[data-upload-item][data-state="done"]').length === 3 && document.querySelector("[data-upload-results]") && !document.querySelector("[data-upload-results]").hidden`, 20*time.Second)
 				time.Sleep(300 * time.Millisecond) // thumbnails of the results
 				b.screenshot(filepath.Join(dir, "uploaded-"+vp.name+"-"+lang+".png"))
+				viewer := evalJS[string](b, `document.querySelector('[data-upload-item][data-state="done"] a[href*="/image/"]').href`)
+				// The other pages, for review (PICBED_SCREENSHOTS_ALL=1).
+				if os.Getenv("PICBED_SCREENSHOTS_ALL") == "1" {
+					for name, p := range map[string]string{"my": "/my", "albums": "/albums", "viewer": viewer, "apikey": "/settings/api", "admin": "/admin", "users": "/admin/users", "account": "/account"} {
+						if !strings.HasPrefix(p, "http") {
+							p = in.base + p
+						}
+						b.navigate(p)
+						time.Sleep(300 * time.Millisecond)
+						b.screenshot(filepath.Join(dir, "page-"+name+"-"+vp.name+"-"+lang+".png"))
+					}
+				}
 				b.assertNoJSErrors()
 			})
 		}
