@@ -17,6 +17,13 @@ type encoder struct {
 	format  Format
 	quality int
 	palette color.Palette // GIF only: the first frame's palette, nil for other formats
+	full    bool          // the stored full image (BMP converted, ResizeWidth), not a derived one
+}
+
+// stored returns the encoder for the stored full image: PNG at the default compression.
+func (e encoder) stored() encoder {
+	e.full = true
+	return e
 }
 
 // jpeg444Quality is the JPEG quality from which derived images keep full-resolution chroma
@@ -39,7 +46,13 @@ func (e encoder) encode(w io.Writer, m *image.RGBA) (err error) {
 			err = jpeg.Encode(w, opaque(m), &jpeg.Options{Quality: e.quality})
 		}
 	case PNG:
-		enc := png.Encoder{CompressionLevel: png.DefaultCompression}
+		// Derived images at BestSpeed, deflate's fast path: a 160x160 screenshot
+		// thumbnail encodes in 1.9 instead of 3.3 ms and a 500 px photo medium in 16
+		// instead of 34 ms, for 2-12% more bytes (see docs/performance.md).
+		enc := png.Encoder{CompressionLevel: png.BestSpeed}
+		if e.full {
+			enc.CompressionLevel = png.DefaultCompression
+		}
 		err = enc.Encode(w, m)
 	case GIF:
 		err = gif.Encode(w, toPaletted(m, e.palette), nil)

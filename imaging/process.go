@@ -77,7 +77,7 @@ func process(src io.ReaderAt, size int64, o Options, full, thumb, medium io.Writ
 		w, h := o.ResizeWidth, ratioHeight(o.ResizeWidth, p.Width, p.Height)
 		rw, rh := stored(w, h, orientation)
 		resized := orient(pyr.scaled(pyr.bounds(), rw, rh), orientation)
-		if err := enc.encode(full, resized); err != nil {
+		if err := enc.stored().encode(full, resized); err != nil {
 			return Result{}, err
 		}
 		res.Width, res.Height, res.Resized = w, h, true
@@ -97,10 +97,15 @@ func process(src io.ReaderAt, size int64, o Options, full, thumb, medium io.Writ
 	sw, sh := pyr.bounds().Dx(), pyr.bounds().Dy()
 	tw, th := stored(o.ThumbWidth, o.ThumbHeight, orientation)
 	t := orient(pyr.scaled(coverRect(sw, sh, tw, th), tw, th), orientation)
-	if err := enc.encode(thumb, t); err != nil {
+	thumbN := &countingWriter{w: thumb}
+	if err := enc.encode(thumbN, t); err != nil {
 		return Result{}, err
 	}
 
+	if res.Width > o.MediumWidth && !res.Animated && mediumTooBig(thumbN.n, tw*th, o.MediumWidth*ratioHeight(o.MediumWidth, res.Width, res.Height), fullN.n) {
+		// The medium would be dropped below: do not make it.
+		return res, nil
+	}
 	if res.Width > o.MediumWidth || res.Animated {
 		mw := min(o.MediumWidth, res.Width)
 		mh := ratioHeight(mw, res.Width, res.Height)
@@ -122,6 +127,22 @@ func process(src io.ReaderAt, size int64, o Options, full, thumb, medium io.Writ
 		}
 	}
 	return res, nil
+}
+
+// mediumTooBig predicts from the thumbnail that a medium of mediumPixels would not be
+// smaller than the stored full image of fullBytes, so that it would be dropped: it is, when
+// even at half the thumbnail's bytes per pixel it would reach the full image's size. Both
+// are the same image resampled and encoded alike, and the thumbnail, shrunk further, is the
+// denser of the two (BenchmarkProcessFiles' images: 1.2-1.5x the medium's density), so the
+// factor of two leaves a margin. It catches what the medium rule drops: screenshots, whose
+// PNG compresses flat areas to almost nothing while a resampled copy of their text does
+// not (bench/mkimages' shot0.png: 87 kB, thumbnail 37 kB, medium 200 kB and more), and lossy
+// WebP photos, whose lossless medium outweighs them.
+func mediumTooBig(thumbBytes int64, thumbPixels, mediumPixels int, fullBytes int64) bool {
+	if thumbPixels <= 0 {
+		return false
+	}
+	return thumbBytes*int64(mediumPixels)/int64(thumbPixels)/2 >= fullBytes
 }
 
 // countingWriter counts the bytes written through it.
@@ -206,7 +227,7 @@ func writeFull(w io.Writer, src io.ReaderAt, size int64, p *probed, jl *jpegLayo
 	case GIF:
 		err = copyAll(w, src, size)
 	case BMP:
-		return enc.encode(w, pyr.level(0))
+		return enc.stored().encode(w, pyr.level(0))
 	}
 	return err
 }

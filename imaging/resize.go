@@ -33,6 +33,8 @@ func (p *pyramid) level(k int) *image.RGBA {
 			p.levels = []*image.RGBA{toRGBA(p.src)}
 		case isYCbCr:
 			p.levels = []*image.RGBA{nil, halveYCbCr(y)}
+		case isRGBA(p.src):
+			p.levels = []*image.RGBA{nil, halve(p.src.(*image.RGBA))}
 		default:
 			p.levels = []*image.RGBA{nil, halveImage(p.src)}
 		}
@@ -45,6 +47,8 @@ func (p *pyramid) level(k int) *image.RGBA {
 	}
 	return p.levels[k]
 }
+
+func isRGBA(m image.Image) bool { _, ok := m.(*image.RGBA); return ok }
 
 // halveYCbCr is halve for a YCbCr image: it averages each 2x2 block in YCbCr space (the
 // conversion to RGB is affine, so this matches averaging in RGB up to rounding) and
