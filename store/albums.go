@@ -313,11 +313,24 @@ func deleteAlbumTx(tx *bolt.Tx, rec albumRecord, deleteImages bool) ([]Image, er
 	if err != nil {
 		return nil, err
 	}
+	deleted, err := deleteOrKeepImagesTx(tx, imgs, deleteImages, func(img *Image) { img.AlbumID = 0 })
+	if err != nil {
+		return nil, err
+	}
+	if err := tx.Bucket(bucketAlbumsByOwner).Delete(join2(rec.OwnerID, rec.ID)); err != nil {
+		return nil, err
+	}
+	return deleted, tx.Bucket(bucketAlbums).Delete(u64(rec.ID))
+}
+
+// deleteOrKeepImagesTx deletes the images ids (returning them) or, when
+// deleteImages is false, keeps them changed by keep (returning nil).
+func deleteOrKeepImagesTx(tx *bolt.Tx, ids []uint64, deleteImages bool, keep func(*Image)) ([]Image, error) {
 	var deleted []Image
 	if deleteImages {
-		deleted = []Image{}
+		deleted = make([]Image, 0, len(ids))
 	}
-	for _, id := range imgs {
+	for _, id := range ids {
 		img, err := getImage(tx, id)
 		if err != nil {
 			return nil, err
@@ -329,16 +342,13 @@ func deleteAlbumTx(tx *bolt.Tx, rec albumRecord, deleteImages bool) ([]Image, er
 			deleted = append(deleted, img)
 			continue
 		}
-		moved := img
-		moved.AlbumID = 0
-		if err := reindexImageTx(tx, img, moved); err != nil {
+		kept := img
+		keep(&kept)
+		if err := reindexImageTx(tx, img, kept); err != nil {
 			return nil, err
 		}
 	}
-	if err := tx.Bucket(bucketAlbumsByOwner).Delete(join2(rec.OwnerID, rec.ID)); err != nil {
-		return nil, err
-	}
-	return deleted, tx.Bucket(bucketAlbums).Delete(u64(rec.ID))
+	return deleted, nil
 }
 
 // albumImageIDs lists the ids of the images in album id, oldest first.

@@ -529,29 +529,7 @@ func dropUserImagesTx(tx *bolt.Tx, userID uint64, deleteImages bool) ([]Image, e
 	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
 		ids = append(ids, bytesToID(k[8:]))
 	}
-	var deleted []Image
-	if deleteImages {
-		deleted = make([]Image, 0, len(ids))
-	}
-	for _, imgID := range ids {
-		img, err := getImage(tx, imgID)
-		if err != nil {
-			return nil, err
-		}
-		if deleteImages {
-			if err := deleteImageTx(tx, img); err != nil {
-				return nil, err
-			}
-			deleted = append(deleted, img)
-			continue
-		}
-		guest := img
-		guest.OwnerID, guest.AlbumID = 0, 0
-		if err := reindexImageTx(tx, img, guest); err != nil {
-			return nil, err
-		}
-	}
-	return deleted, nil
+	return deleteOrKeepImagesTx(tx, ids, deleteImages, func(img *Image) { img.OwnerID, img.AlbumID = 0, 0 })
 }
 
 // deleteUserAlbumsTx deletes the albums of userID; images still in them
