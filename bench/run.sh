@@ -5,6 +5,7 @@
 #   bash bench/run.sh                 # everything (about 15 minutes)
 #   PHASES="serve" bash bench/run.sh  # some of: thumbs serve upload rss
 #   REPS=3 DUR=10s                    # repetitions (medians are reported), wrk duration
+#   PB_PORT NGINX_PORT BEFORE_PORT FLOOR_PORT  # loopback ports (18080-18090), each must be free
 #
 # It installs what it needs when missing (as root: libvips-tools nginx wrk
 # webp, Debian's lomiri-wallpapers photos), works in bench/out/ (gitignored),
@@ -20,7 +21,8 @@ REPS=${REPS:-3}
 DUR=${DUR:-10s}
 THUMB_N=${THUMB_N:-5}        # timed Go runs per image and repetition
 VIPS_N=${VIPS_N:-10}         # vipsthumbnail runs per image and repetition
-PB_PORT=18080 BEFORE_PORT=18082 NGINX_PORT=18081 FLOOR_PORT=18090
+# Ports (override when another process holds one: each must be free).
+PB_PORT=${PB_PORT:-18080} BEFORE_PORT=${BEFORE_PORT:-18082} NGINX_PORT=${NGINX_PORT:-18081} FLOOR_PORT=${FLOOR_PORT:-18090}
 mkdir -p "$OUT/log" "$OUT/img"
 RESULTS=$OUT/results.txt
 : >"$RESULTS"
@@ -49,6 +51,11 @@ if [ ! -d "$WALL" ]; then
   (cd "$OUT/debs" && for p in lomiri-wallpapers-20.04 lomiri-wallpapers-16.04 lomiri-wallpapers; do
     if apt-cache policy "$p" 2>/dev/null | grep -q 'Candidate: [0-9]'; then apt-get download "$p" 2>/dev/null || true; fi
   done)
+  if ! ls "$OUT"/debs/*.deb >/dev/null 2>&1; then
+    # A machine whose tools were all there never ran apt-get update: no package lists.
+    apt-get update -qq
+    (cd "$OUT/debs" && apt-get download lomiri-wallpapers-20.04 lomiri-wallpapers-16.04 lomiri-wallpapers 2>/dev/null || true)
+  fi
   for d in "$OUT"/debs/*.deb; do dpkg-deb -x "$d" "$OUT/wall"; done
 fi
 # Camera photos: progressive 4:2:2 13 MP, progressive 4:2:0 16 MP, baseline
@@ -116,10 +123,14 @@ PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
 trap cleanup EXIT
 waitport() { for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$1/" && return 0; sleep 0.1; done; echo "port $1 did not open" >&2; return 1; }
+# freeport PORT: fails when something already answers there (waitport would then time
+# another process's server).
+freeport() { if curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$1/"; then echo "port $1 is taken: set PB_PORT, BEFORE_PORT, NGINX_PORT or FLOOR_PORT" >&2; exit 1; fi; }
 stop() { kill "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
 
 # start_picbed BIN DATA PORT: starts picbed, sets PB_PID.
 start_picbed() {
+  freeport "$3"
   "$1" serve --data "$2" --addr "127.0.0.1:$3" --duplicates allow --flood-limits off --log-level error >"$OUT/log/picbed-$3.log" 2>&1 &
   PB_PID=$!; PIDS+=("$PB_PID"); waitport "$3"
 }
@@ -189,6 +200,7 @@ http {
 }
 EOF
   mkdir -p "$OUT/nginx-tmp"
+  freeport "$NGINX_PORT"
   "$NGINX" -c "$OUT/nginx.conf" -g 'daemon off;' &
   NGINX_PID=$!; PIDS+=("$NGINX_PID")
   start_picbed "$OUT/bin/picbed" "$DATA" "$PB_PORT"; PB=$PB_PID
@@ -235,6 +247,7 @@ if has upload; then
   setup_data
   rm -rf "$OUT/floor-data"
   start_picbed "$OUT/bin/picbed" "$DATA" "$PB_PORT"; PB=$PB_PID
+  freeport "$FLOOR_PORT"
   "$OUT/bin/floor" -addr "127.0.0.1:$FLOOR_PORT" -dir "$OUT/floor-data" 2>"$OUT/log/floor.log" &
   FLOOR=$!; PIDS+=("$FLOOR"); waitport "$FLOOR_PORT"
   shot=$OUT/img/shot0.png
