@@ -83,6 +83,9 @@ func (s *Server) setCookie(c echo.Context, name, value string, maxAge time.Durat
 func (s *Server) loadVisitor(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		r := c.Request()
+		// Every answer to a browser route carries the pages' security
+		// headers: redirects, JSON and errors too, not only rendered pages.
+		s.setPageHeaders(c.Response(), r)
 		v := &visitor{Lang: pickLang(r)}
 		if ck, err := r.Cookie(themeCookie); err == nil && (ck.Value == "light" || ck.Value == "dark") {
 			v.Theme = ck.Value
@@ -165,11 +168,33 @@ func (s *Server) checkCSRF(next echo.HandlerFunc) echo.HandlerFunc {
 		if !s.sameOrigin(r) {
 			return errCSRF
 		}
+		ct := r.Header.Get("Content-Type")
+		isForm := strings.HasPrefix(ct, "application/x-www-form-urlencoded")
 		got := r.Header.Get(csrfHeader)
-		if got == "" && strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded") {
+		if c.Path() != "/upload" {
+			// Only an upload has a large body. Every other body is bounded
+			// whatever its type and whatever carries the token: a
+			// multipart form would otherwise spill files of any size to
+			// the temp dir, a url-encoded one be read up to net/http's
+			// 10 MB, and a JSON one up to what its handler allows.
 			r.Body = http.MaxBytesReader(c.Response(), r.Body, maxFormBytes)
-			if err := r.ParseForm(); err != nil {
-				return echo.NewHTTPError(http.StatusRequestEntityTooLarge, "The form is too large.")
+			var err error
+			switch {
+			case isForm:
+				err = r.ParseForm()
+			case strings.HasPrefix(ct, "multipart/form-data"):
+				err = r.ParseMultipartForm(maxFormBytes)
+			}
+			if err != nil {
+				return formError(err)
+			}
+		}
+		if got == "" && isForm {
+			if r.PostForm == nil {
+				r.Body = http.MaxBytesReader(c.Response(), r.Body, maxFormBytes)
+				if err := r.ParseForm(); err != nil {
+					return formError(err)
+				}
 			}
 			got = r.PostForm.Get(csrfField)
 		}
@@ -179,6 +204,16 @@ func (s *Server) checkCSRF(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		return next(c)
 	}
+}
+
+// formError is the answer to a form body that could not be read: too
+// large (413) or malformed (400).
+func formError(err error) error {
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		return echo.NewHTTPError(http.StatusRequestEntityTooLarge, "The form is too large.")
+	}
+	return echo.NewHTTPError(http.StatusBadRequest, "The form could not be read.")
 }
 
 // sameOrigin reports whether r's Origin header, when present, names this
