@@ -47,6 +47,17 @@ func (l *loginLimiter) fail(ip, subject string, now time.Time) {
 	l.byName.fail("user:"+strings.ToLower(subject), now)
 }
 
+// accountSubject is what the per-account login count of subject is kept
+// under: the name of the account it names, by name or by e-mail alike, so
+// that switching between the two (or their case) gains no attempts; a
+// subject that names no account counts as itself.
+func (s *Server) accountSubject(subject string) string {
+	if u, err := s.store.UserByLogin(subject); err == nil {
+		return u.Name
+	}
+	return subject
+}
+
 // authForm is what the account pages echo back into their forms.
 type authForm struct {
 	Login    string
@@ -136,14 +147,22 @@ func (s *Server) handleLogin(c echo.Context) error {
 		Next: localPath(c.FormValue("next")),
 	}
 	ip, now := c.RealIP(), s.now()
-	if wait, blocked := s.logins.blocked(ip, f.Login, now); blocked {
+	if len(f.Login) > store.MaxEmailLen {
+		// Longer than any name or address: no account, and not worth a
+		// lookup, a throttling entry of its size or a log line.
+		s.logins.byIP.fail(ip, now)
+		f.Login = ""
+		return s.renderAuth(c, http.StatusUnauthorized, "login.html", "Log in", s.t(v, "Wrong user name, e-mail or password."), f)
+	}
+	subject := s.accountSubject(f.Login)
+	if wait, blocked := s.logins.blocked(ip, subject, now); blocked {
 		c.Response().Header().Set("Retry-After", strconv.Itoa(int(wait/time.Second)+1))
 		return s.renderAuth(c, http.StatusTooManyRequests, "login.html", "Log in",
 			s.t(v, "Too many failed logins. Try again in {n} minutes.", "n", minutesLeft(wait)), f)
 	}
 	u, err := s.store.CheckPassword(f.Login, c.FormValue("password"))
 	if errors.Is(err, store.ErrUnauthorized) {
-		s.logins.fail(ip, f.Login, now)
+		s.logins.fail(ip, subject, now)
 		s.log.Info("login failed", "login", f.Login, "ip", ip)
 		return s.renderAuth(c, http.StatusUnauthorized, "login.html", "Log in", s.t(v, "Wrong user name, e-mail or password."), f)
 	}
@@ -228,6 +247,12 @@ func (s *Server) handlePassword(c echo.Context) error {
 	v := visitorOf(c)
 	fail := func(status int, msg string) error {
 		return s.render(c, status, "account.html", pageData{Title: s.t(v, "Account"), Nav: "account", Error: msg, Data: accountData{Email: v.User.Email}})
+	}
+	// The current password is throttled like a login: a stolen session
+	// must not become a way to guess it without limit.
+	if wait, blocked := s.logins.blocked(c.RealIP(), v.User.Name, s.now()); blocked {
+		c.Response().Header().Set("Retry-After", strconv.Itoa(int(wait/time.Second)+1))
+		return fail(http.StatusTooManyRequests, s.t(v, "Too many failed logins. Try again in {n} minutes.", "n", minutesLeft(wait)))
 	}
 	if err := s.store.CheckUserPassword(v.User.ID, c.FormValue("current")); err != nil {
 		if errors.Is(err, store.ErrUnauthorized) {

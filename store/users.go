@@ -313,6 +313,26 @@ func (s *Store) UserByName(name string) (User, error) {
 	return rec.user(), nil
 }
 
+// UserByLogin returns the user a login subject names, as CheckPassword
+// reads it: an e-mail address when it contains '@', else a user name, both
+// case-insensitively. It returns ErrNotFound when no user matches.
+func (s *Store) UserByLogin(subject string) (User, error) {
+	var rec userRecord
+	err := s.db.View(func(tx *bolt.Tx) error {
+		var err error
+		if strings.Contains(subject, "@") {
+			rec, err = getUserByEmail(tx, subject)
+		} else {
+			rec, err = getUserByName(tx, subject)
+		}
+		return err
+	})
+	if err != nil {
+		return User{}, wrap(err, "user of login %q", subject)
+	}
+	return rec.user(), nil
+}
+
 // Users returns every user in id order.
 func (s *Store) Users() ([]User, error) {
 	users := []User{}
