@@ -310,13 +310,22 @@ func (s *Server) handleAlbumUnlock(c echo.Context) error {
 	}
 	v := visitorOf(c)
 	key, now := albumUnlockKey(c.RealIP()), s.now()
-	if wait, blocked := s.logins.byIP.blocked(key, now); blocked {
+	// Counted per address and per album, like logins per address and per
+	// account: many addresses guessing one album's password get no further
+	// than one.
+	albumKey := "album:" + strconv.FormatUint(a.ID, 10)
+	wait, blocked := s.logins.byIP.blocked(key, now)
+	if !blocked {
+		wait, blocked = s.logins.byName.blocked(albumKey, now)
+	}
+	if blocked {
 		c.Response().Header().Set("Retry-After", strconv.Itoa(int(wait/time.Second)+1))
 		return s.renderAlbumPassword(c, http.StatusTooManyRequests, id, next,
 			s.t(v, "Too many wrong passwords. Try again in {n} minutes.", "n", minutesLeft(wait)))
 	}
 	if !s.store.CheckAlbumPassword(a.ID, c.FormValue("password")) {
 		s.logins.byIP.fail(key, now)
+		s.logins.byName.fail(albumKey, now)
 		s.log.Info("album password wrong", "album", a.ID, "ip", c.RealIP())
 		return s.renderAlbumPassword(c, http.StatusForbidden, id, next, s.t(v, "Wrong password."))
 	}
