@@ -6,6 +6,7 @@
 #   PHASES="serve" bash bench/run.sh  # some of: thumbs serve upload rss
 #   REPS=3 DUR=10s                    # repetitions (medians are reported), wrk duration
 #   PB_PORT NGINX_PORT BEFORE_PORT FLOOR_PORT  # loopback ports (18080-18090), each must be free
+#   SERVE_CASES="small large 304-small 304-large mixed"  # the serve phase's cases
 #
 # It installs what it needs when missing (as root: libvips-tools nginx wrk
 # webp, Debian's lomiri-wallpapers photos), works in bench/out/ (gitignored),
@@ -17,6 +18,7 @@ cd "$(dirname "$0")/.."
 ROOT=$PWD
 OUT=$ROOT/bench/out
 PHASES=${PHASES:-thumbs serve upload rss}
+SERVE_CASES=${SERVE_CASES:-small large 304-small 304-large mixed}
 REPS=${REPS:-3}
 DUR=${DUR:-10s}
 THUMB_N=${THUMB_N:-5}        # timed Go runs per image and repetition
@@ -71,6 +73,16 @@ go build -o "$OUT/bin/picbed" .
 # Served files: a ~20 kB JPEG and a >= 500 kB one.
 [ -f "$OUT/img/small.jpg" ] || vipsthumbnail "$WALL/life_by_Aitzol_Berasategi.jpg" -s 320x -o "$OUT/img/small.jpg[Q=75,strip]"
 [ -f "$OUT/img/large.jpg" ] || cp "$WALL/life_by_Aitzol_Berasategi.jpg" "$OUT/img/large.jpg"
+# Mixed files: 200 JPEGs from 5 kB to about 2 MB (widths 200..4400 px in a geometric
+# series over the wallpapers, Q 85).
+if [ ! -f "$OUT/img/mixed/m199.jpg" ]; then
+  mkdir -p "$OUT/img/mixed"
+  mapfile -t walls < <(ls "$WALL"/*.jpg)
+  for i in $(seq 0 199); do
+    w=$(awk -v i="$i" 'BEGIN {printf "%d", 200 * exp(log(22) * i / 199)}')
+    vipsthumbnail "${walls[$((i % ${#walls[@]}))]}" -s "${w}x" -o "$OUT/img/mixed/m$i.jpg[Q=85,strip]"
+  done
+fi
 
 median() { sort -g | awk '{a[NR]=$1} END {if (NR==0) {print "nan"} else if (NR%2) {print a[(NR+1)/2]} else {print (a[NR/2]+a[NR/2+1])/2}}'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b+0 == 0) print "n/a"; else printf "%.2f", a/b }'; }
@@ -164,6 +176,10 @@ if has serve; then
   setup_data
   start_picbed "$OUT/bin/picbed" "$DATA" "$PB_PORT"
   SMALL=$(upload_url "$OUT/img/small.jpg"); LARGE=$(upload_url "$OUT/img/large.jpg")
+  if [[ " $SERVE_CASES " == *" mixed "* ]]; then
+    for i in $(seq 0 199); do upload_url "$OUT/img/mixed/m$i.jpg"; done >"$OUT/mixed.list"
+    [ "$(grep -c '^/images/' "$OUT/mixed.list")" = 200 ] || { echo "mixed uploads failed" >&2; exit 1; }
+  fi
   stop "$PB_PID"
   ssize=$(stat -c %s "$DATA/images/${SMALL#/images/}"); lsize=$(stat -c %s "$DATA/images/${LARGE#/images/}")
   # The image tree as it was before the fast path, for the same files.
@@ -207,11 +223,12 @@ EOF
   start_picbed "$OUT/bin/picbed-before" "$OUT/data-before" "$BEFORE_PORT"; BEFORE=$PB_PID
   waitport "$NGINX_PORT"
   say ""
-  say "## static serving: wrk -t2 -c50 -d$DUR --latency, loopback; small = $ssize bytes, large = $lsize bytes"
+  msize=$(awk '{sub("^/images/", ""); print}' "$OUT/mixed.list" 2>/dev/null | (cd "$DATA/images" && xargs -r stat -c %s) | awk '{t+=$1; if (min==""||$1<min) min=$1; if ($1>max) max=$1} END {if (NR) printf "%d files, %d-%d bytes, mean %d", NR, min, max, t/NR}')
+  say "## static serving: wrk -t2 -c50 -d$DUR --latency, loopback; small = $ssize bytes, large = $lsize bytes; mixed = ${msize:-none} (bench/mixed.lua cycles through them)"
   say "case | server | req/s | MB/s | p50 ms | p99 ms | vs nginx req/s"
-  for c in small large 304-small 304-large; do
+  for c in $SERVE_CASES; do
     case $c in
-      small) path=$SMALL ;; large) path=$LARGE ;; 304-small) path=$SMALL ;; 304-large) path=$LARGE ;;
+      small) path=$SMALL ;; large) path=$LARGE ;; 304-small) path=$SMALL ;; 304-large) path=$LARGE ;; mixed) path=/ ;;
     esac
     declare -A reqs=() mbs=() p50s=() p99s=()
     for r in $(seq "$REPS"); do
@@ -225,7 +242,8 @@ EOF
           code=$(curl -s -o /dev/null -w '%{http_code}' -H "If-None-Match: $etag" "$url")
           [ "$code" = 304 ] || { echo "$s: conditional GET answered $code" >&2; exit 1; }
         fi
-        read -r q m p50 p99 n < <(wrkrun "$url" "${hdr[@]}")
+        [ "$c" = mixed ] && hdr=(-s "$ROOT/bench/mixed.lua")
+        read -r q m p50 p99 n < <(MIXED_LIST=$OUT/mixed.list wrkrun "$url" "${hdr[@]}")
         [[ $c == 304-* ]] || [ "$n" = 0 ] || { echo "$s $c: $n non-2xx answers" >&2; exit 1; }
         reqs[$s]+="$q "; mbs[$s]+="$m "; p50s[$s]+="$p50 "; p99s[$s]+="$p99 "
       done
