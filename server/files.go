@@ -23,7 +23,9 @@ import (
 // metadata of a file and the header values derived from it are kept in a
 // small LRU cache (fileMeta): a conditional request that matches is answered
 // 304 without any system call on the file, a plain GET opens the file but
-// skips the Stat, and HEAD touches nothing. Files do get deleted, so the
+// skips the Stat, and HEAD touches nothing. Files of up to smallFileBytes
+// (thumbnails, small screenshots) keep their bytes in the cache too, within
+// fileCacheBodyBytes, and a GET of one is a single write from memory. Files do get deleted, so the
 // server calls forgetImage after every store.DeleteImage, and an entry also
 // expires after fileCacheTTL as a backstop (for deletions that bypass the
 // server, e.g. the store used directly).
@@ -42,6 +44,13 @@ const (
 	// fileCacheTTL is how long an entry is believed without looking at the
 	// disk again.
 	fileCacheTTL = 10 * time.Second
+	// smallFileBytes is the largest file whose bytes the cache keeps too:
+	// thumbnails and small screenshots, the most requested files, are
+	// then answered with one write and no open, read or close of the file.
+	smallFileBytes = 32 << 10
+	// fileCacheBodyBytes bounds the bytes kept of small files, so the cache
+	// costs at most this much memory on a Raspberry Pi.
+	fileCacheBodyBytes = 8 << 20
 )
 
 // imageTypes maps the stored extensions, which were chosen by sniffing the
@@ -104,6 +113,8 @@ type fileMeta struct {
 	etag    string // strong validator, with its quotes
 
 	ctype, etagHdr, lastMod, length []string
+
+	body []byte // the whole file when it is small enough, else nil
 }
 
 func newFileMeta(ext string, st fs.FileInfo) *fileMeta {
@@ -115,6 +126,13 @@ func newFileMeta(ext string, st fs.FileInfo) *fileMeta {
 	m.lastMod = []string{m.modTime.UTC().Format(http.TimeFormat)}
 	m.length = []string{strconv.FormatInt(m.size, 10)}
 	return m
+}
+
+// withoutBody returns a copy of m that does not hold the file's bytes.
+func (m *fileMeta) withoutBody() *fileMeta {
+	c := *m
+	c.body = nil
+	return &c
 }
 
 // setHeaders puts the headers of a full answer on h.
@@ -156,6 +174,13 @@ func (fsrv *fileServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			w.WriteHeader(http.StatusOK)
 			return
 		}
+		if m.body != nil {
+			m.setHeaders(h)
+			h["Content-Length"] = m.length
+			w.WriteHeader(http.StatusOK)
+			w.Write(m.body)
+			return
+		}
 		f, err := os.Open(fsrv.dir + "/" + rel)
 		if err != nil {
 			fsrv.cache.remove(rel)
@@ -186,6 +211,18 @@ func (fsrv *fileServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	m := newFileMeta(ext, st)
+	if m.size <= smallFileBytes {
+		// Read the small file once for the cache; the read is also what is
+		// sent, through the same ServeContent below.
+		body := make([]byte, m.size)
+		if _, err := io.ReadFull(f, body); err == nil {
+			m.body = body
+		}
+		if _, err := f.Seek(0, io.SeekStart); err != nil {
+			http.NotFound(w, r)
+			return
+		}
+	}
 	fsrv.cache.put(rel, m, gen)
 	m.setHeaders(h)
 	// ServeContent answers Range, HEAD and every conditional header.
@@ -263,6 +300,7 @@ func (s *Server) forgetImage(img store.Image) {
 type fileCache struct {
 	mu    sync.Mutex
 	max   int
+	bytes int // len of the bodies held, at most fileCacheBodyBytes
 	ttl   time.Duration
 	gen   uint64 // bumped by every remove
 	ll    *list.List
@@ -289,8 +327,7 @@ func (c *fileCache) get(key string) *fileMeta {
 	}
 	it := e.Value.(*fileCacheItem)
 	if now.After(it.expires) {
-		c.ll.Remove(e)
-		delete(c.items, key)
+		c.drop(e)
 		return nil
 	}
 	c.ll.MoveToFront(e)
@@ -313,16 +350,24 @@ func (c *fileCache) put(key string, m *fileMeta, gen uint64) {
 		return
 	}
 	if e, ok := c.items[key]; ok {
-		e.Value = &fileCacheItem{key: key, meta: m, expires: expires}
-		c.ll.MoveToFront(e)
-		return
+		c.drop(e)
 	}
+	if m.body != nil && c.bytes+len(m.body) > fileCacheBodyBytes {
+		m = m.withoutBody() // over the byte budget: the metadata only
+	}
+	c.bytes += len(m.body)
 	c.items[key] = c.ll.PushFront(&fileCacheItem{key: key, meta: m, expires: expires})
 	for c.ll.Len() > c.max {
-		old := c.ll.Back()
-		c.ll.Remove(old)
-		delete(c.items, old.Value.(*fileCacheItem).key)
+		c.drop(c.ll.Back())
 	}
+}
+
+// drop removes entry e; c.mu is held.
+func (c *fileCache) drop(e *list.Element) {
+	it := e.Value.(*fileCacheItem)
+	c.bytes -= len(it.meta.body)
+	c.ll.Remove(e)
+	delete(c.items, it.key)
 }
 
 func (c *fileCache) remove(keys ...string) {
@@ -331,8 +376,7 @@ func (c *fileCache) remove(keys ...string) {
 	c.gen++
 	for _, k := range keys {
 		if e, ok := c.items[k]; ok {
-			c.ll.Remove(e)
-			delete(c.items, k)
+			c.drop(e)
 		}
 	}
 }

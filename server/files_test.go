@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -120,25 +121,81 @@ func TestFileCacheSameAnswers(t *testing.T) {
 // A conditional GET is answered from the cache without looking at the disk:
 // with the file moved away behind picbed's back it still answers 304 (the
 // file is immutable; only a deletion, which picbed is told of, or the TTL
-// ends an entry), while a plain GET, which must open the file, notices and
+// ends an entry). A small file's plain GET is answered from the cached bytes
+// as well; a large file's plain GET, which must open the file, notices and
 // drops the entry.
 func TestFileCache304WithoutDisk(t *testing.T) {
 	h := newTestHost(t, Config{})
-	url := uploadForFiles(t, h)["url"].(string)
-	first, _ := fileReq(t, "GET", url, nil)
-	etag := first.Header.Get("ETag")
-	path := imageFile(h, url)
-	if err := os.Rename(path, path+".away"); err != nil {
-		t.Fatal(err)
+	small := uploadForFiles(t, h)["url"].(string)
+	status, doc, raw := h.post(t, nil, "photo.jpg", readTestdata(t, "photo.jpg"), nil)
+	if status != 200 {
+		t.Fatalf("%d %s", status, raw)
 	}
-	if resp, b := fileReq(t, "GET", url, map[string]string{"If-None-Match": etag}); resp.StatusCode != 304 || len(b) != 0 {
-		t.Fatalf("conditional GET from the cache: %s %d bytes, want 304", resp.Status, len(b))
+	large := imageOf(t, doc, raw)["url"].(string)
+	for _, tc := range []struct {
+		name, url  string
+		fromMemory bool
+	}{{"small", small, true}, {"large", large, false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			first, body := fileReq(t, "GET", tc.url, nil)
+			if got := int64(len(body)) <= smallFileBytes; got != tc.fromMemory {
+				t.Fatalf("fixture of %d bytes: small file = %v, want %v", len(body), got, tc.fromMemory)
+			}
+			fileReq(t, "GET", tc.url, nil) // fills the cache if the first did not
+			etag := first.Header.Get("ETag")
+			path := imageFile(h, tc.url)
+			if err := os.Rename(path, path+".away"); err != nil {
+				t.Fatal(err)
+			}
+			if resp, b := fileReq(t, "GET", tc.url, map[string]string{"If-None-Match": etag}); resp.StatusCode != 304 || len(b) != 0 {
+				t.Fatalf("conditional GET from the cache: %s %d bytes, want 304", resp.Status, len(b))
+			}
+			resp, b := fileReq(t, "GET", tc.url, nil)
+			if tc.fromMemory {
+				if resp.StatusCode != 200 || !bytes.Equal(b, body) {
+					t.Fatalf("GET of a small cached file: %s %d bytes, want 200 with the cached bytes", resp.Status, len(b))
+				}
+				return
+			}
+			if resp.StatusCode != 404 {
+				t.Fatalf("GET of a missing file: %s, want 404", resp.Status)
+			}
+			if resp, _ := fileReq(t, "GET", tc.url, map[string]string{"If-None-Match": etag}); resp.StatusCode != 404 {
+				t.Fatalf("conditional GET after the entry was dropped: %s, want 404", resp.Status)
+			}
+		})
 	}
-	if resp, _ := fileReq(t, "GET", url, nil); resp.StatusCode != 404 {
-		t.Fatalf("GET of a missing file: %s, want 404", resp.Status)
+}
+
+// TestFileCacheBodyBudget checks that the bytes of small files the cache
+// keeps never exceed fileCacheBodyBytes, and are given back on removal.
+func TestFileCacheBodyBudget(t *testing.T) {
+	c := newFileCache(1000, time.Hour)
+	body := make([]byte, smallFileBytes)
+	n := fileCacheBodyBytes/smallFileBytes + 10
+	for i := range n {
+		m := &fileMeta{size: int64(len(body)), body: body}
+		c.put(strconv.Itoa(i), m, c.generation())
 	}
-	if resp, _ := fileReq(t, "GET", url, map[string]string{"If-None-Match": etag}); resp.StatusCode != 404 {
-		t.Fatalf("conditional GET after the entry was dropped: %s, want 404", resp.Status)
+	if c.bytes > fileCacheBodyBytes {
+		t.Fatalf("%d body bytes held, budget %d", c.bytes, fileCacheBodyBytes)
+	}
+	withBody := 0
+	for i := range n {
+		if m := c.get(strconv.Itoa(i)); m == nil {
+			t.Fatalf("entry %d lost: the byte budget must only drop bodies", i)
+		} else if m.body != nil {
+			withBody++
+		}
+	}
+	if withBody != fileCacheBodyBytes/smallFileBytes {
+		t.Fatalf("%d entries with bodies, want %d", withBody, fileCacheBodyBytes/smallFileBytes)
+	}
+	for i := range n {
+		c.remove(strconv.Itoa(i))
+	}
+	if c.bytes != 0 || c.len() != 0 {
+		t.Fatalf("after removing everything: %d bytes, %d entries", c.bytes, c.len())
 	}
 }
 
