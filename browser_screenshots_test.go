@@ -52,6 +52,7 @@ func TestScreenshots(t *testing.T) {
 				viewer := evalJS[string](b, `document.querySelector('[data-upload-item][data-state="done"] a[href*="/image/"]').href`)
 				// The other pages, for review (PICBED_SCREENSHOTS_ALL=1).
 				if os.Getenv("PICBED_SCREENSHOTS_ALL") == "1" {
+					picbed(t, "bob-password\n", "user", "add", "bob", "--password-stdin", "--data", data)
 					for name, p := range map[string]string{"my": "/my", "albums": "/albums", "viewer": viewer, "apikey": "/settings/api", "admin": "/admin", "users": "/admin/users", "account": "/account"} {
 						if !strings.HasPrefix(p, "http") {
 							p = in.base + p

@@ -88,6 +88,7 @@ func (s *Server) routes() *echo.Echo {
 	b.POST("/admin/users/:id/disabled", s.handleAdminUserDisabled, admin)
 	b.POST("/admin/users/:id/admin", s.handleAdminUserAdmin, admin)
 	b.POST("/admin/users/:id/delete", s.handleAdminUserDelete, admin)
+	b.POST("/admin/users/:id/password", s.handleAdminUserPassword, admin)
 	return e
 }
 

@@ -242,6 +242,7 @@ var adminUserDone = map[string]string{
 	"unadmin":        "The user is no longer an administrator.",
 	"deleted":        "The user was deleted. Their images are now guest images.",
 	"deleted-images": "The user and their images were deleted.",
+	"password":       "The new password is set. The user was logged out everywhere; their API keys still work.",
 }
 
 func (s *Server) renderAdminUsers(c echo.Context, status int, msg string, d adminUsersPage) error {
@@ -391,4 +392,27 @@ func (s *Server) handleAdminUserDelete(c echo.Context) error {
 		return c.Redirect(http.StatusSeeOther, "/admin/users?done=deleted-images")
 	}
 	return c.Redirect(http.StatusSeeOther, "/admin/users?done=deleted")
+}
+
+// handleAdminUserPassword sets another user's password: picbed sends no
+// e-mail, so this is how a forgotten password is replaced. The user's
+// sessions end; their API keys keep working. Admins change their own
+// password on the account page, which asks for the current one.
+func (s *Server) handleAdminUserPassword(c echo.Context) error {
+	v := visitorOf(c)
+	u, err := s.adminTarget(c)
+	if err != nil {
+		return err
+	}
+	if u.ID == v.User.ID {
+		return s.renderAdminUsers(c, http.StatusBadRequest, s.t(v, "Change your own password on your account page."), adminUsersPage{})
+	}
+	if err := s.store.SetPassword(u.ID, c.FormValue("password")); err != nil {
+		if errors.Is(err, store.ErrInvalid) {
+			return s.renderAdminUsers(c, http.StatusBadRequest, s.accountError(v, err), adminUsersPage{})
+		}
+		return s.adminUserRefused(c, err)
+	}
+	s.log.Info("password set by an admin", "user", u.Name, "by", v.User.Name)
+	return c.Redirect(http.StatusSeeOther, "/admin/users?done=password")
 }

@@ -67,6 +67,7 @@ func TestAdminRoutesRefuseOthers(t *testing.T) {
 		{fmt.Sprintf("/admin/users/%d/admin", testerID), url.Values{"admin": {"1"}}},
 		{fmt.Sprintf("/admin/users/%d/admin", adminID), url.Values{"admin": {"0"}}},
 		{fmt.Sprintf("/admin/users/%d/delete", adminID), url.Values{"images": {"delete"}}},
+		{fmt.Sprintf("/admin/users/%d/password", adminID), url.Values{"password": {"taken-over"}}},
 	}
 	unchanged := func(t *testing.T) {
 		t.Helper()
@@ -82,6 +83,9 @@ func TestAdminRoutesRefuseOthers(t *testing.T) {
 		}
 		if _, err := h.store.UserByName("mallory"); err == nil {
 			t.Fatal("user added by a refused request")
+		}
+		if _, err := h.store.CheckPassword("admin", "taken-over"); err == nil {
+			t.Fatal("admin password set by a refused request")
 		}
 	}
 
@@ -500,5 +504,47 @@ func TestAdminDeleteUser(t *testing.T) {
 	_, body = w.get("/admin/users?done=deleted-images")
 	if !strings.Contains(body, "The user and their images were deleted.") || strings.Contains(body, `data-user="dave"`) {
 		t.Error("users page after deleting dave")
+	}
+}
+
+// TestAdminSetsPassword covers the forgotten-password path: an admin sets
+// a user's password, the user's sessions end, the old password stops
+// working and the new one works; their API key is untouched. An admin's
+// own password is changed on the account page only.
+func TestAdminSetsPassword(t *testing.T) {
+	h := newTestHost(t, Config{})
+	mustAdmin(t, h)
+	testerID := userID(t, h, "tester")
+	tester := newWebClient(t, h)
+	tester.login("tester", "password1", true)
+
+	w := newWebClient(t, h)
+	w.login("admin", "adminpass1", false)
+	w.get("/admin/users")
+	if resp, body := w.post(fmt.Sprintf("/admin/users/%d/password", testerID), url.Values{"password": {"abc"}}); resp.StatusCode != http.StatusBadRequest ||
+		!strings.Contains(body, "The password must be 6 to 128 characters.") {
+		t.Fatalf("too short a password: %d", resp.StatusCode)
+	}
+	resp, _ := w.post(fmt.Sprintf("/admin/users/%d/password", testerID), url.Values{"password": {"brand-new-1"}})
+	if resp.StatusCode != http.StatusSeeOther || location(resp) != "/admin/users?done=password" {
+		t.Fatalf("set password: %d to %q", resp.StatusCode, location(resp))
+	}
+	if resp, _ := tester.get("/account"); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("the user's session outlived the new password: %d", resp.StatusCode)
+	}
+	if _, err := h.store.CheckPassword("tester", "password1"); err == nil {
+		t.Fatal("the old password still works")
+	}
+	newWebClient(t, h).login("tester", "brand-new-1", false)
+	if status, _, raw := h.post(t, nil, "small.png", readTestdata(t, "small.png"), nil); status != http.StatusOK {
+		t.Fatalf("the API key stopped working: %d %s", status, raw)
+	}
+	adminID := userID(t, h, "admin")
+	if resp, body := w.post(fmt.Sprintf("/admin/users/%d/password", adminID), url.Values{"password": {"another-1"}}); resp.StatusCode != http.StatusBadRequest ||
+		!strings.Contains(body, "Change your own password on your account page.") {
+		t.Fatalf("own password through the admin page: %d", resp.StatusCode)
+	}
+	if resp, _ := w.post("/admin/users/999/password", url.Values{"password": {"another-1"}}); resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("unknown user: %d", resp.StatusCode)
 	}
 }
