@@ -60,6 +60,7 @@ const usage = `picbed: a self-hosted image host (Chevereto API v1)
 Usage:
   picbed [serve] [flags]              run the host (default)
   picbed user add NAME [--admin] [--password-stdin]
+  picbed user passwd NAME [--password-stdin]
   picbed key create NAME              print a new API key for user NAME
   picbed key list NAME                list NAME's keys (id, prefix, dates)
   picbed key revoke NAME KEYID        revoke one key (id or prefix)
@@ -350,6 +351,8 @@ func runAdmin(cmd string, args []string, stdin io.Reader, stdout, stderr io.Writ
 	case "user add":
 		admin = fs.Bool("admin", false, "make the user an administrator")
 		pwStdin = fs.Bool("password-stdin", false, "read the password from the first line of standard input")
+	case "user passwd":
+		pwStdin = fs.Bool("password-stdin", false, "read the password from the first line of standard input")
 	case "key create", "key list":
 	case "key revoke":
 		want = 2
@@ -364,7 +367,7 @@ func runAdmin(cmd string, args []string, stdin io.Reader, stdout, stderr io.Writ
 		return usageError{fmt.Sprintf("%s: want %d argument(s), got %d\n\n%s", cmd, want, len(pos), usage)}
 	}
 	var password string
-	if cmd == "user add" {
+	if cmd == "user add" || cmd == "user passwd" {
 		if password, err = readPassword(*pwStdin, stdin, stderr); err != nil {
 			return err
 		}
@@ -385,6 +388,11 @@ func runAdmin(cmd string, args []string, stdin io.Reader, stdout, stderr io.Writ
 			role = ", admin"
 		}
 		fmt.Fprintf(stdout, "created user %s (id %d%s)\n", u.Name, u.ID, role)
+	case "user passwd":
+		if err := a.SetPassword(pos[0], password); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "password of %s changed; their logins ended, their API keys still work\n", pos[0])
 	case "key create":
 		key, _, err := a.CreateKey(pos[0])
 		if err != nil {

@@ -21,6 +21,9 @@ import (
 // socket, because bbolt lets only one process open the database.
 type Admin interface {
 	AddUser(name, password string, admin bool) (store.User, error)
+	// SetPassword replaces the named user's password; their login
+	// sessions end, their API keys stay.
+	SetPassword(name, password string) error
 	CreateKey(user string) (key string, k store.APIKey, err error)
 	ListKeys(user string) ([]store.APIKey, error)
 	RevokeKey(user, keyRef string) error
@@ -34,6 +37,15 @@ type LocalAdmin struct{ Store *store.Store }
 // AddUser creates a user.
 func (a LocalAdmin) AddUser(name, password string, admin bool) (store.User, error) {
 	return a.Store.CreateUser(name, password, admin)
+}
+
+// SetPassword replaces the named user's password.
+func (a LocalAdmin) SetPassword(name, password string) error {
+	u, err := a.Store.UserByName(name)
+	if err != nil {
+		return err
+	}
+	return a.Store.SetPassword(u.ID, password)
 }
 
 // CreateKey creates an API key for the named user.
@@ -122,6 +134,8 @@ func ControlHandler(a Admin) http.Handler {
 			var u store.User
 			u, err = a.AddUser(req.User, req.Password, req.Admin)
 			resp.User = &u
+		case "user.passwd":
+			err = a.SetPassword(req.User, req.Password)
 		case "key.create":
 			var k store.APIKey
 			resp.Key, k, err = a.CreateKey(req.User)
@@ -205,6 +219,12 @@ func (cc *ControlClient) AddUser(name, password string, admin bool) (store.User,
 		return store.User{}, err
 	}
 	return *r.User, nil
+}
+
+// SetPassword replaces a user's password through the server.
+func (cc *ControlClient) SetPassword(name, password string) error {
+	_, err := cc.do(controlRequest{Op: "user.passwd", User: name, Password: password})
+	return err
 }
 
 // CreateKey creates a key through the server.

@@ -1,0 +1,87 @@
+package main
+
+import (
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// formLogin logs in through the login page with a fresh cookie jar and
+// returns the client, or nil when the password is refused.
+func formLogin(t *testing.T, base, name, password string) *http.Client {
+	t.Helper()
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := c.Get(base + "/login")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	m := regexp.MustCompile(`name="csrf" value="([0-9a-f]+)"`).FindSubmatch(page)
+	if m == nil {
+		t.Fatalf("no CSRF token on the login page (%d)", resp.StatusCode)
+	}
+	resp, err = c.PostForm(base+"/login", url.Values{"csrf": {string(m[1])}, "login": {name}, "password": {password}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	switch resp.StatusCode {
+	case http.StatusSeeOther:
+		return c
+	case http.StatusUnauthorized:
+		return nil
+	}
+	t.Fatalf("login as %s: %d", name, resp.StatusCode)
+	return nil
+}
+
+// loggedIn reports whether c's session still opens the account page.
+func loggedIn(t *testing.T, c *http.Client, base string) bool {
+	t.Helper()
+	resp, err := c.Get(base + "/account")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode == http.StatusOK
+}
+
+// TestUserPasswd checks `picbed user passwd`, the way back in for an admin
+// who forgot their password: offline on the data dir, and while serving
+// over the control socket, where it also ends the user's logins at once.
+func TestUserPasswd(t *testing.T) {
+	data := t.TempDir()
+	picbed(t, "first-pass-1\n", "user", "add", "alice", "--admin", "--password-stdin", "--data", data)
+	out := picbed(t, "second-pass-2\n", "user", "passwd", "alice", "--password-stdin", "--data", data)
+	if !strings.Contains(out, "password of alice changed") {
+		t.Fatalf("offline passwd said %q", out)
+	}
+	in := startPicbed(t, data)
+	if formLogin(t, in.base, "alice", "first-pass-1") != nil {
+		t.Fatal("the old password still logs in")
+	}
+	c := formLogin(t, in.base, "alice", "second-pass-2")
+	if c == nil || !loggedIn(t, c, in.base) {
+		t.Fatal("the new password does not log in")
+	}
+	picbed(t, "third-pass-3\n", "user", "passwd", "alice", "--password-stdin", "--data", data)
+	if loggedIn(t, c, in.base) {
+		t.Fatal("a login outlived the password change made while serving")
+	}
+	if formLogin(t, in.base, "alice", "third-pass-3") == nil {
+		t.Fatal("the password set while serving does not log in")
+	}
+	// Errors come back readable, through the socket too.
+	if _, err := picbedErr("x\n", "user", "passwd", "alice", "--password-stdin", "--data", data); err == nil {
+		t.Fatal("a 1-character password was accepted")
+	}
+	if _, err := picbedErr("long-enough-1\n", "user", "passwd", "nobody", "--password-stdin", "--data", data); err == nil {
+		t.Fatal("passwd of an unknown user succeeded")
+	}
+}
