@@ -84,13 +84,12 @@ func (s *Server) albumAccess(c echo.Context, a store.Album) access {
 	return accessNone
 }
 
-// albumStamp is the part of an album's state an unlock cookie is bound to.
-// The store does not reveal the password hash, so the cookie is bound to
-// the album's last change instead: a new password (any edit, and images
-// moved in or out, which also change Updated) asks every browser for the
-// password again.
+// albumStamp is the part of an album's state an unlock cookie is bound to:
+// its privacy and its current password (store.Album.PasswordStamp), so a
+// new password, or leaving and re-entering password privacy, asks every
+// browser for the password again, and nothing else does.
 func albumStamp(a store.Album) string {
-	return a.Updated.UTC().Format(time.RFC3339Nano) + "|" + string(a.Privacy)
+	return a.PasswordStamp + "|" + string(a.Privacy)
 }
 
 // albumUnlockToken is the cookie value that opens password album a in the

@@ -10,7 +10,6 @@ import (
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
 	"picbed/store"
 )
@@ -587,10 +586,16 @@ func TestAlbumPassword(t *testing.T) {
 		t.Errorf("the unlock cookie opened the album in another browser: %d", resp.StatusCode)
 	}
 
-	// A new password locks everyone out again. (Album times have one-second
-	// resolution.)
-	time.Sleep(1100 * time.Millisecond)
+	// Editing anything but the password (here the description) keeps the album open to browsers
+	// that unlocked it.
 	alice.get("/album/" + g.enc(a.ID) + "/edit")
+	if resp, _ := alice.post("/album/"+g.enc(a.ID)+"/edit", url.Values{"title": {"Locked"}, "description": {"new words"}, "privacy": {"password"}, "password": {""}}); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("description edit: %d", resp.StatusCode)
+	}
+	if resp, _ := stranger.get(albumURL); resp.StatusCode != http.StatusOK {
+		t.Errorf("GET the album after a description edit: %d, want it still unlocked", resp.StatusCode)
+	}
+	// A new password locks everyone out again, within the same second too.
 	resp, _ = alice.post("/album/"+g.enc(a.ID)+"/edit", url.Values{"title": {"Locked"}, "privacy": {"password"}, "password": {"new-secret"}})
 	if resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("password change: %d", resp.StatusCode)

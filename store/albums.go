@@ -2,6 +2,8 @@ package store
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -46,9 +48,14 @@ type Album struct {
 	Title, Description string
 	Privacy            Privacy
 	HasPassword        bool // password hash never leaves the store
-	Created, Updated   time.Time
-	ImageCount         int
-	CoverID            uint64 // newest image in the album, 0 if empty
+	// PasswordStamp changes whenever a password is set (even the same one:
+	// each hash has a new salt) and is "" without one. It is a digest of
+	// the hash, useless for guessing the password, for binding things
+	// such as unlock cookies to the current password.
+	PasswordStamp    string
+	Created, Updated time.Time
+	ImageCount       int
+	CoverID          uint64 // newest image in the album, 0 if empty
 }
 
 type albumRecord struct {
@@ -71,6 +78,10 @@ func (r albumRecord) album(tx *bolt.Tx) Album {
 	a := Album{
 		ID: r.ID, OwnerID: r.OwnerID, Title: r.Title, Description: r.Description, Privacy: r.Privacy,
 		HasPassword: r.PasswordHash != "", Created: r.Created, Updated: r.Updated,
+	}
+	if r.PasswordHash != "" {
+		sum := sha256.Sum256([]byte("album-password-stamp\x00" + r.PasswordHash))
+		a.PasswordStamp = hex.EncodeToString(sum[:8])
 	}
 	prefix := u64(r.ID)
 	c := tx.Bucket(bucketImagesByAlbum).Cursor()

@@ -399,3 +399,52 @@ func TestDeleteAlbum(t *testing.T) {
 		}
 	})
 }
+
+// TestAlbumPasswordStamp checks that the stamp follows the password and
+// nothing else: none without one, the same after other edits, a new one
+// for every new password (even the same text) and after leaving password
+// privacy.
+func TestAlbumPasswordStamp(t *testing.T) {
+	s := mustOpenStore(t, t.TempDir())
+	u, err := s.CreateUser("alice", "secret1", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := s.CreateAlbum(u.ID, "Open", "", PrivacyPublic, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.PasswordStamp != "" {
+		t.Fatalf("stamp without a password: %q", a.PasswordStamp)
+	}
+	pw := "hunter22"
+	a, err = s.UpdateAlbum(a.ID, "Closed", "", PrivacyPassword, &pw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := a.PasswordStamp
+	if first == "" {
+		t.Fatal("no stamp with a password")
+	}
+	a, err = s.UpdateAlbum(a.ID, "Renamed", "words", PrivacyPassword, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.PasswordStamp != first {
+		t.Fatalf("stamp changed by an edit that kept the password: %q -> %q", first, a.PasswordStamp)
+	}
+	a, err = s.UpdateAlbum(a.ID, "Renamed", "words", PrivacyPassword, &pw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.PasswordStamp == first || a.PasswordStamp == "" {
+		t.Fatalf("the same password set again kept the stamp %q", a.PasswordStamp)
+	}
+	a, err = s.UpdateAlbum(a.ID, "Renamed", "words", PrivacyUnlisted, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.PasswordStamp != "" {
+		t.Fatalf("stamp after leaving password privacy: %q", a.PasswordStamp)
+	}
+}
