@@ -1,6 +1,8 @@
 package server
 
 import (
+	"bytes"
+	"compress/gzip"
 	"io"
 	"log/slog"
 	"net/http"
@@ -237,5 +239,75 @@ func TestDeleteTokensRevealNothing(t *testing.T) {
 	}
 	if !h.store.CheckDeleteToken(mine, a) {
 		t.Error("the right token was refused")
+	}
+}
+
+// TestCompression checks that pages and static assets are gzipped for
+// browsers that ask, and that API answers and image files never are.
+func TestCompression(t *testing.T) {
+	h := newTestHost(t, Config{})
+	mustAdmin(t, h)
+	status, doc, raw := h.post(t, nil, "small.png", readTestdata(t, "small.png"), nil)
+	if status != 200 {
+		t.Fatalf("%d %s", status, raw)
+	}
+	img := imageOf(t, doc, raw)
+	get := func(u string, hdr ...string) (*http.Response, []byte) {
+		t.Helper()
+		req, _ := http.NewRequest("GET", u, nil)
+		req.Header.Set("Accept-Encoding", "gzip")
+		for i := 0; i+1 < len(hdr); i += 2 {
+			req.Header.Set(hdr[i], hdr[i+1])
+		}
+		// A bare transport: http.Client would decompress and hide the encoding.
+		resp, err := (&http.Transport{DisableCompression: true}).RoundTrip(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp, b
+	}
+	resp, body := get(h.http.URL+"/login", "Accept-Language", "zh-CN")
+	if resp.Header.Get("Content-Encoding") != "gzip" {
+		t.Fatalf("login page: Content-Encoding %q, want gzip", resp.Header.Get("Content-Encoding"))
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, err := io.ReadAll(zr)
+	if err != nil || !strings.Contains(string(page), "保持登录") {
+		t.Fatalf("login page does not decompress to the page: %v", err)
+	}
+	t.Logf("Chinese login page: %d bytes, %d gzipped", len(page), len(body))
+	if csp := resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "default-src 'none'") {
+		t.Errorf("gzipped page lost its CSP: %q", csp)
+	}
+	m := regexp.MustCompile(`src="(/static/[^"]+/app\.js)"`).FindStringSubmatch(string(page))
+	if m == nil {
+		t.Fatal("no app.js on the page")
+	}
+	if resp, _ := get(h.http.URL + m[1]); resp.Header.Get("Content-Encoding") != "gzip" || resp.StatusCode != 200 {
+		t.Errorf("app.js: %d, Content-Encoding %q", resp.StatusCode, resp.Header.Get("Content-Encoding"))
+	}
+	if resp, b := get(h.http.URL+m[1], "Range", "bytes=0-9"); resp.StatusCode != http.StatusPartialContent || len(b) != 10 || resp.Header.Get("Content-Encoding") != "" {
+		t.Errorf("range of app.js: %d, %d bytes, Content-Encoding %q", resp.StatusCode, len(b), resp.Header.Get("Content-Encoding"))
+	}
+	for _, u := range []string{img["url"].(string), img["thumb"].(map[string]any)["url"].(string)} {
+		if resp, _ := get(u); resp.Header.Get("Content-Encoding") != "" {
+			t.Errorf("image %s sent with Content-Encoding %q", u, resp.Header.Get("Content-Encoding"))
+		}
+	}
+	req, _ := http.NewRequest("POST", h.http.URL+"/api/1/upload", strings.NewReader("key="+h.key+"&source=x"))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Accept-Encoding", "gzip")
+	resp, err = (&http.Transport{DisableCompression: true}).RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.Header.Get("Content-Encoding") != "" {
+		t.Errorf("API answer sent with Content-Encoding %q", resp.Header.Get("Content-Encoding"))
 	}
 }
