@@ -286,12 +286,7 @@ func forEachUser(tx *bolt.Tx, fn func(userRecord) bool) error {
 
 // User returns the user with id, or ErrNotFound.
 func (s *Store) User(id uint64) (User, error) {
-	var rec userRecord
-	err := s.db.View(func(tx *bolt.Tx) error {
-		var err error
-		rec, err = getUser(tx, id)
-		return err
-	})
+	rec, err := s.viewUser(func(tx *bolt.Tx) (userRecord, error) { return getUser(tx, id) })
 	if err != nil {
 		return User{}, wrap(err, "user %d", id)
 	}
@@ -301,12 +296,7 @@ func (s *Store) User(id uint64) (User, error) {
 // UserByName returns the user whose name matches case-insensitively, or
 // ErrNotFound.
 func (s *Store) UserByName(name string) (User, error) {
-	var rec userRecord
-	err := s.db.View(func(tx *bolt.Tx) error {
-		var err error
-		rec, err = getUserByName(tx, name)
-		return err
-	})
+	rec, err := s.viewUser(func(tx *bolt.Tx) (userRecord, error) { return getUserByName(tx, name) })
 	if err != nil {
 		return User{}, wrap(err, "user %q", name)
 	}
@@ -317,16 +307,7 @@ func (s *Store) UserByName(name string) (User, error) {
 // reads it: an e-mail address when it contains '@', else a user name, both
 // case-insensitively. It returns ErrNotFound when no user matches.
 func (s *Store) UserByLogin(subject string) (User, error) {
-	var rec userRecord
-	err := s.db.View(func(tx *bolt.Tx) error {
-		var err error
-		if strings.Contains(subject, "@") {
-			rec, err = getUserByEmail(tx, subject)
-		} else {
-			rec, err = getUserByName(tx, subject)
-		}
-		return err
-	})
+	rec, err := s.viewUser(func(tx *bolt.Tx) (userRecord, error) { return getUserByLogin(tx, subject) })
 	if err != nil {
 		return User{}, wrap(err, "user of login %q", subject)
 	}
@@ -365,16 +346,7 @@ var dummyHash = sync.OnceValue(func() []byte {
 // bcrypt comparison in every case so the timing does not tell unknown users
 // from wrong passwords.
 func (s *Store) CheckPassword(subject, password string) (User, error) {
-	var rec userRecord
-	err := s.db.View(func(tx *bolt.Tx) error {
-		var err error
-		if strings.Contains(subject, "@") {
-			rec, err = getUserByEmail(tx, subject)
-		} else {
-			rec, err = getUserByName(tx, subject)
-		}
-		return err
-	})
+	rec, err := s.viewUser(func(tx *bolt.Tx) (userRecord, error) { return getUserByLogin(tx, subject) })
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		return User{}, wrap(err, "check password")
 	}
@@ -388,12 +360,7 @@ func (s *Store) CheckPassword(subject, password string) (User, error) {
 // password change; it does not look at Disabled. It returns ErrUnauthorized
 // when password is wrong and ErrNotFound for an unknown user.
 func (s *Store) CheckUserPassword(id uint64, password string) error {
-	var rec userRecord
-	err := s.db.View(func(tx *bolt.Tx) error {
-		var err error
-		rec, err = getUser(tx, id)
-		return err
-	})
+	rec, err := s.viewUser(func(tx *bolt.Tx) (userRecord, error) { return getUser(tx, id) })
 	if err != nil {
 		return wrap(err, "check password of user %d", id)
 	}
@@ -620,6 +587,26 @@ func getUser(tx *bolt.Tx, id uint64) (userRecord, error) {
 		return rec, fmt.Errorf("decode user %d: %w", id, err)
 	}
 	return rec, nil
+}
+
+// viewUser reads one user record with get in a read transaction.
+func (s *Store) viewUser(get func(*bolt.Tx) (userRecord, error)) (userRecord, error) {
+	var rec userRecord
+	err := s.db.View(func(tx *bolt.Tx) error {
+		var err error
+		rec, err = get(tx)
+		return err
+	})
+	return rec, err
+}
+
+// getUserByLogin finds the user a login subject names: an e-mail address
+// when it contains '@' (user names cannot), else a user name.
+func getUserByLogin(tx *bolt.Tx, subject string) (userRecord, error) {
+	if strings.Contains(subject, "@") {
+		return getUserByEmail(tx, subject)
+	}
+	return getUserByName(tx, subject)
 }
 
 func getUserByName(tx *bolt.Tx, name string) (userRecord, error) {
