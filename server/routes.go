@@ -56,12 +56,14 @@ func (s *Server) routes() *echo.Echo {
 	// Browser routes: every one knows its visitor (session or guest
 	// cookie), every POST carries the CSRF token, and until an admin
 	// exists every page leads to the installer.
-	b := e.Group("", gz, s.loadVisitor, s.checkCSRF, s.firstRun)
+	b := e.Group("", gz, s.loadVisitor, s.checkCSRF(true), s.firstRun)
+	// The web upload alone takes a large body: its own limits apply
+	// (parseAPIBody), not the 1 MB of every other browser request.
+	e.POST("/upload", s.handleWebUpload, gz, s.loadVisitor, s.checkCSRF(false), s.firstRun) // session or guest; refuses guests while guest uploads are off
 
 	// Anyone.
 	b.Match(getHead, "/", s.handleHome)
 	b.Match(getHead, "/upload", s.handleUploadPage)
-	b.POST("/upload", s.handleWebUpload) // session or guest; refuses guests while guest uploads are off
 	b.Match(getHead, "/image/:slugid", s.handleViewer)
 	// Albums follow their privacy (ui_albums.go); edit tools check the owner.
 	b.Match(getHead, "/album/:slugid", s.handleAlbum)

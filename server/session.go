@@ -154,60 +154,55 @@ func (s *Server) guestID(v *visitor) string {
 // errCSRF is answered to a state-changing request without a valid token.
 var errCSRF = echo.NewHTTPError(http.StatusForbidden, "The form has expired or was sent from another site. Go back, reload the page and try again.")
 
-// checkCSRF is the middleware of every state-changing browser request. The
+// checkCSRF returns the middleware of state-changing browser requests. The
 // token comes from the X-CSRF-Token header (scripts) or the csrf field of a
 // url-encoded form; multipart bodies are never parsed for it. A request whose
-// Origin names another host is refused as well.
-func (s *Server) checkCSRF(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		r := c.Request()
-		switch r.Method {
-		case http.MethodGet, http.MethodHead, http.MethodOptions:
-			return next(c)
-		}
-		if !s.sameOrigin(r) {
-			return errCSRF
-		}
-		ct := r.Header.Get("Content-Type")
-		isForm := strings.HasPrefix(ct, "application/x-www-form-urlencoded")
-		got := r.Header.Get(csrfHeader)
-		if c.Path() != "/upload" {
-			// Only an upload has a large body. Every other body is bounded
-			// whatever its type and whatever carries the token: a
-			// multipart form would otherwise spill files of any size to
-			// the temp dir, a url-encoded one be read up to net/http's
-			// 10 MB, and a JSON one up to what its handler allows.
-			r.Body = http.MaxBytesReader(c.Response(), r.Body, maxFormBytes)
-			var err error
-			switch {
-			case isForm:
-				err = r.ParseForm()
-			case strings.HasPrefix(ct, "multipart/form-data"):
-				err = r.ParseMultipartForm(maxFormBytes)
+// Origin names another host is refused as well. With boundBody, every body
+// is limited to maxFormBytes and its form parsed whatever carries the
+// token: a multipart form would otherwise spill files of any size to the
+// temp dir, a url-encoded one be read up to net/http's 10 MB, and a JSON one
+// up to what its handler allows. Only the web upload, which limits its own
+// body, goes without.
+func (s *Server) checkCSRF(boundBody bool) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			r := c.Request()
+			switch r.Method {
+			case http.MethodGet, http.MethodHead, http.MethodOptions:
+				return next(c)
 			}
-			if err != nil {
-				return formError(err)
+			if !s.sameOrigin(r) {
+				return errCSRF
 			}
-		}
-		if got == "" && isForm {
-			if r.PostForm == nil {
+			ct := r.Header.Get("Content-Type")
+			isForm := strings.HasPrefix(ct, "application/x-www-form-urlencoded")
+			got := r.Header.Get(csrfHeader)
+			if boundBody || (got == "" && isForm) {
 				r.Body = http.MaxBytesReader(c.Response(), r.Body, maxFormBytes)
-				if err := r.ParseForm(); err != nil {
+				var err error
+				switch {
+				case isForm:
+					err = r.ParseForm()
+				case boundBody && strings.HasPrefix(ct, "multipart/form-data"):
+					err = r.ParseMultipartForm(maxFormBytes)
+				}
+				if err != nil {
 					return formError(err)
 				}
 			}
-			got = r.PostForm.Get(csrfField)
+			if got == "" && isForm {
+				got = r.PostForm.Get(csrfField)
+			}
+			want := s.csrfToken(visitorOf(c))
+			if got == "" || !hmac.Equal([]byte(got), []byte(want)) {
+				return errCSRF
+			}
+			return next(c)
 		}
-		want := s.csrfToken(visitorOf(c))
-		if got == "" || !hmac.Equal([]byte(got), []byte(want)) {
-			return errCSRF
-		}
-		return next(c)
 	}
 }
 
-// formError is the answer to a form body that could not be read: too
-// large (413) or malformed (400).
+// formError is the answer to a form that is too large or unreadable.
 func formError(err error) error {
 	var tooBig *http.MaxBytesError
 	if errors.As(err, &tooBig) {
