@@ -163,20 +163,37 @@ func (s *Server) apiUpload(c echo.Context, req *apiRequest) (store.Image, store.
 	if c.Param("action") != "upload" {
 		return store.Image{}, user, errInvalidAction
 	}
-	return s.storeUpload(c, req, up, uploadParams{owner: user, album: s.ownAlbum(user, req.get("album_id"))})
+	who := uploadParams{owner: user}
+	switch id, err := s.ownAlbum(user, req.get("album_id")); {
+	case err == nil:
+		who.album = id
+	case !errors.Is(err, errNotYourAlbum):
+		return store.Image{}, user, err
+	}
+	return s.storeUpload(c, req, up, who)
 }
 
-// ownAlbum returns the id of the album encoded as v if user owns it, else 0.
-func (s *Server) ownAlbum(user store.User, v string) uint64 {
-	id, ok := s.store.DecodeID(strings.TrimSpace(v))
-	if !ok || v == "" {
-		return 0
+// ownAlbum returns the id of the album encoded as v (an album_id field;
+// "" is no album, id 0). It returns errNotYourAlbum when v names no album
+// of user's: the web upload refuses that, the API ignores it as Chevereto
+// V4 does.
+func (s *Server) ownAlbum(user store.User, v string) (uint64, error) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0, nil
+	}
+	id, ok := s.store.DecodeID(v)
+	if !ok || user.ID == 0 {
+		return 0, errNotYourAlbum
 	}
 	a, err := s.store.Album(id)
-	if err != nil || a.OwnerID != user.ID {
-		return 0
+	if errors.Is(err, store.ErrNotFound) || (err == nil && a.OwnerID != user.ID) {
+		return 0, errNotYourAlbum
 	}
-	return id
+	if err != nil {
+		return 0, err
+	}
+	return id, nil
 }
 
 // storeUpload is what API and web uploads share once the body is in and

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -219,22 +218,8 @@ func (s *Server) webUpload(c echo.Context, v *visitor, req *apiRequest) (store.I
 	} else {
 		who.guestID = s.guestID(v)
 	}
-	if a := strings.TrimSpace(req.get("album_id")); a != "" {
-		if !v.LoggedIn {
-			return store.Image{}, errNotYourAlbum
-		}
-		id, ok := s.store.DecodeID(a)
-		if !ok {
-			return store.Image{}, errNotYourAlbum
-		}
-		album, err := s.store.Album(id)
-		if errors.Is(err, store.ErrNotFound) || (err == nil && album.OwnerID != v.User.ID) {
-			return store.Image{}, errNotYourAlbum
-		}
-		if err != nil {
-			return store.Image{}, err
-		}
-		who.album = id
+	if who.album, err = s.ownAlbum(who.owner, req.get("album_id")); err != nil {
+		return store.Image{}, err // guests (owner id 0) have no albums
 	}
 	img, _, err := s.storeUpload(c, req, up, who)
 	return img, err
