@@ -26,7 +26,7 @@ import (
 // skips the Stat, and HEAD touches nothing. Files of up to smallFileBytes
 // (thumbnails, small screenshots) keep their bytes in the cache too, within
 // fileCacheBodyBytes, and a GET of one is a single write from memory. Files do get deleted, so the
-// server calls forgetImage after every store.DeleteImage, and an entry also
+// server calls forgetImages after every deletion, and an entry also
 // expires after fileCacheTTL as a backstop (for deletions that bypass the
 // server, e.g. the store used directly).
 type fileServer struct {
@@ -287,11 +287,14 @@ func (fsrv *fileServer) forget(img store.Image) {
 	fsrv.cache.remove(img.File(store.Full), img.File(store.Thumb), img.File(store.Medium))
 }
 
-// forgetImage must be called after store.DeleteImage: it drops the cached
-// metadata of img's files, so they answer 404 at once.
-func (s *Server) forgetImage(img store.Image) {
+// forgetImages must be called after every deletion of images (store.DeleteImage,
+// DeleteImages, DeleteAlbum, DeleteUser): it drops the cached metadata and
+// bytes of their files, so they answer 404 at once.
+func (s *Server) forgetImages(imgs ...store.Image) {
 	if fsrv, ok := s.files.(*fileServer); ok {
-		fsrv.forget(img)
+		for _, img := range imgs {
+			fsrv.forget(img)
+		}
 	}
 }
 

@@ -60,7 +60,7 @@ func (s *Server) sweepExpired() {
 			s.log.Error("delete expired image", slog.Uint64("image_id", img.ID), slog.String("err", err.Error()))
 			continue
 		}
-		s.forgetImage(img)
+		s.forgetImages(img)
 		s.log.Info("deleted expired image", slog.Uint64("image_id", img.ID))
 	}
 }

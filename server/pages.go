@@ -242,6 +242,6 @@ func (s *Server) handleDelete(c echo.Context) error {
 	if err := s.store.DeleteImage(img.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
 		return err
 	}
-	s.forgetImage(img)
+	s.forgetImages(img)
 	return s.render(c, http.StatusOK, "deleted.html", pageData{Title: s.t(visitorOf(c), "Image deleted"), Message: img.Title})
 }

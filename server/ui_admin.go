@@ -384,9 +384,7 @@ func (s *Server) handleAdminUserDelete(c echo.Context) error {
 	if err != nil {
 		return s.adminUserRefused(c, err)
 	}
-	for _, img := range gone {
-		s.forgetImage(img)
-	}
+	s.forgetImages(gone...)
 	s.log.Info("user deleted by an admin", "user", u.Name, "images_deleted", len(gone), "by", v.User.Name)
 	if withImages {
 		return c.Redirect(http.StatusSeeOther, "/admin/users?done=deleted-images")

@@ -763,9 +763,7 @@ func (s *Server) handleAlbumDelete(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	for _, img := range deleted {
-		s.forgetImage(img)
-	}
+	s.forgetImages(deleted...)
 	s.log.Info("album deleted", "user", visitorOf(c).User.Name, "album", a.ID, "images_deleted", len(deleted))
 	if asJSON {
 		return writeUIDeleted(c, "Album deleted", len(deleted))

@@ -151,9 +151,7 @@ func (s *Server) handleMyDelete(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	for _, img := range deleted {
-		s.forgetImage(img)
-	}
+	s.forgetImages(deleted...)
 	s.log.Info("images deleted", "user", v.User.Name, "images", len(deleted))
 	if asJSON {
 		return writeUIDeleted(c, "Images deleted", len(deleted))
@@ -363,7 +361,7 @@ func (s *Server) handleImageDelete(c echo.Context) error {
 		}
 		return fmt.Errorf("delete image %d: %w", img.ID, err)
 	}
-	s.forgetImage(img)
+	s.forgetImages(img)
 	v := visitorOf(c)
 	s.log.Info("image deleted", "user", v.User.Name, "image", img.ID)
 	if wantsJSON(c.Request()) {
