@@ -151,63 +151,10 @@ type jpegHuff struct {
 // procedure of T.81 Annex K.2: one extra symbol (256) of frequency 1 reserves the all-ones
 // code, lengths over 16 are folded back, and the reserved code is then dropped.
 func optimalHuffman(freq *[256]int) *jpegHuff {
-	var f [257]int
-	copy(f[:], freq[:])
+	f := make([]int, 257)
+	copy(f, freq[:])
 	f[256] = 1
-	var codesize [257]int
-	var others [257]int
-	for i := range others {
-		others[i] = -1
-	}
-	for {
-		// c1: the least frequent symbol (the highest index on ties), c2: the next one.
-		c1, c2 := -1, -1
-		v1, v2 := math.MaxInt, math.MaxInt
-		for i := 0; i <= 256; i++ {
-			if f[i] > 0 && f[i] <= v1 {
-				v1, c1 = f[i], i
-			}
-		}
-		for i := 0; i <= 256; i++ {
-			if f[i] > 0 && f[i] <= v2 && i != c1 {
-				v2, c2 = f[i], i
-			}
-		}
-		if c2 < 0 {
-			break
-		}
-		f[c1] += f[c2]
-		f[c2] = 0
-		codesize[c1]++
-		for others[c1] >= 0 {
-			c1 = others[c1]
-			codesize[c1]++
-		}
-		others[c1] = c2
-		codesize[c2]++
-		for others[c2] >= 0 {
-			c2 = others[c2]
-			codesize[c2]++
-		}
-	}
-	var bits [33]int
-	for i := 0; i <= 256; i++ {
-		if codesize[i] > 0 {
-			bits[min(codesize[i], 32)]++
-		}
-	}
-	for i := 32; i > 16; i-- {
-		for bits[i] > 0 {
-			j := i - 2
-			for bits[j] == 0 {
-				j--
-			}
-			bits[i] -= 2
-			bits[i-1]++
-			bits[j+1] += 2
-			bits[j]--
-		}
-	}
+	codesize, bits := huffmanCodeSizes(f, 16)
 	i := 16
 	for bits[i] == 0 {
 		i--
@@ -217,7 +164,7 @@ func optimalHuffman(freq *[256]int) *jpegHuff {
 	for l := 1; l <= 16; l++ {
 		h.bits[l] = uint8(bits[l])
 	}
-	for l := 1; l <= 32; l++ {
+	for l := 1; l < len(bits); l++ {
 		for s := 0; s < 256; s++ {
 			if codesize[s] == l {
 				h.vals = append(h.vals, uint8(s))

@@ -78,18 +78,21 @@ type vp8lCode struct {
 	single int // the only symbol when exactly one has a non-zero frequency, else -1
 }
 
-// huffmanLengths returns code lengths of at most maxLen for freq, forming a complete code
-// when two or more symbols occur: T.81 Annex K.2's construction and length folding, without
-// the JPEG reserved code point.
-func huffmanLengths(freq []int, maxLen int) []uint8 {
+// huffmanCodeSizes runs T.81 Annex K.2 on freq: codesize holds each symbol's Huffman code
+// length before any limit (0 for symbols that do not occur; ties go to the higher index),
+// and counts[l] the number of codes of length l once lengths over maxLen are folded back
+// (len(counts) > maxLen; the entries beyond maxLen end up 0). The JPEG and VP8L encoders
+// share it.
+func huffmanCodeSizes(freq []int, maxLen int) (codesize, counts []int) {
 	n := len(freq)
 	f := append([]int(nil), freq...)
-	codesize := make([]int, n)
+	codesize = make([]int, n)
 	others := make([]int, n)
 	for i := range others {
 		others[i] = -1
 	}
 	for {
+		// c1: the least frequent symbol, c2: the next one.
 		c1, c2 := -1, -1
 		for i := 0; i < n; i++ {
 			if f[i] > 0 && (c1 < 0 || f[i] <= f[c1]) {
@@ -122,24 +125,32 @@ func huffmanLengths(freq []int, maxLen int) []uint8 {
 	for _, c := range codesize {
 		maxSeen = max(maxSeen, c)
 	}
-	bits := make([]int, max(maxSeen, maxLen)+1)
+	counts = make([]int, max(maxSeen, maxLen)+1)
 	for _, c := range codesize {
 		if c > 0 {
-			bits[c]++
+			counts[c]++
 		}
 	}
-	for i := len(bits) - 1; i > maxLen; i-- {
-		for bits[i] > 0 {
+	for i := len(counts) - 1; i > maxLen; i-- {
+		for counts[i] > 0 {
 			j := i - 2
-			for bits[j] == 0 {
+			for counts[j] == 0 {
 				j--
 			}
-			bits[i] -= 2
-			bits[i-1]++
-			bits[j+1] += 2
-			bits[j]--
+			counts[i] -= 2
+			counts[i-1]++
+			counts[j+1] += 2
+			counts[j]--
 		}
 	}
+	return codesize, counts
+}
+
+// huffmanLengths returns code lengths of at most maxLen for freq, forming a complete code
+// when two or more symbols occur: huffmanCodeSizes without the JPEG reserved code point.
+func huffmanLengths(freq []int, maxLen int) []uint8 {
+	n := len(freq)
+	_, bits := huffmanCodeSizes(freq, maxLen)
 	// Hand the lengths back out, shortest to the most frequent symbols.
 	order := make([]int, 0, n)
 	for i, v := range freq {
