@@ -128,6 +128,15 @@ type uiError struct {
 	StatusTxt string `json:"status_txt"`
 }
 
+// writeUIError answers a script with the JSON error shape of uiError,
+// for a message that is already translated. pageErrorHandler uses it too.
+func writeUIError(c echo.Context, status int, msg string) error {
+	var e uiError
+	e.StatusCode, e.StatusTxt = status, http.StatusText(status)
+	e.Error.Message, e.Error.Code = msg, status
+	return c.JSON(status, e)
+}
+
 // pageErrorHandler renders echo's errors (404, 405, ...) and handler
 // errors as a readable page in the visitor's language, or as JSON for
 // scripts. Internal errors are logged and shown as a generic message.
@@ -154,10 +163,7 @@ func (s *Server) pageErrorHandler(err error, c echo.Context) {
 	}
 	v := visitorOf(c)
 	if wantsJSON(c.Request()) {
-		var e uiError
-		e.StatusCode, e.StatusTxt = status, http.StatusText(status)
-		e.Error.Message, e.Error.Code = s.t(v, msg), status
-		c.JSON(status, e)
+		writeUIError(c, status, s.t(v, msg))
 		return
 	}
 	if rerr := s.render(c, status, "error.html", pageData{Title: s.t(v, http.StatusText(status)), Message: s.t(v, msg), Status: status}); rerr != nil {

@@ -447,15 +447,6 @@ func (s *Server) albumStoreError(v *visitor, err error) string {
 	return ""
 }
 
-// writeUIError answers a script with the JSON error of pageErrorHandler,
-// for messages that are already translated.
-func writeUIError(c echo.Context, status int, msg string) error {
-	var e uiError
-	e.StatusCode, e.StatusTxt = status, http.StatusText(status)
-	e.Error.Message, e.Error.Code = msg, status
-	return c.JSON(status, e)
-}
-
 // uiSuccess is the success answer of the album endpoints (spec 6.6).
 type uiSuccess struct {
 	StatusCode int `json:"status_code"`
