@@ -29,7 +29,8 @@ var langMatcher = language.NewMatcher([]language.Tag{language.English, language.
 // strings to Simplified Chinese ones; a key defined twice is an error, so
 // the files can be owned by different parts of the UI.
 type catalog struct {
-	zh map[string]string
+	zh     map[string]string
+	zhJSON string // zh encoded for the pages' scripts
 
 	mu      sync.Mutex
 	missing map[string]bool // keys asked for in Chinese that have no translation
@@ -60,6 +61,11 @@ func loadCatalog(ui fs.FS) (*catalog, error) {
 			c.zh[k] = v
 		}
 	}
+	b, err := json.Marshal(c.zh)
+	if err != nil {
+		return nil, err
+	}
+	c.zhJSON = string(b)
 	return c, nil
 }
 
@@ -94,13 +100,14 @@ func (c *catalog) translate(lang, key string, args ...any) string {
 	return s
 }
 
-// table returns what the page scripts need to translate in lang: nothing
-// for English, the whole table for Chinese (a few kB).
-func (c *catalog) table(lang string) map[string]string {
+// tableJSON returns what the page scripts need to translate in lang, as
+// JSON: "{}" for English, the whole table for Chinese (a few kB), encoded
+// once at load rather than on every page.
+func (c *catalog) tableJSON(lang string) string {
 	if lang == langZH {
-		return c.zh
+		return c.zhJSON
 	}
-	return map[string]string{}
+	return "{}"
 }
 
 // pickLang chooses the UI language of r: the remembered choice, else the

@@ -2,7 +2,6 @@ package server
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"html/template"
 	"net/http"
@@ -55,8 +54,7 @@ func (p pageData) Time(t time.Time) template.HTML {
 
 // I18N is the page language's translation table as JSON, for the scripts.
 func (p pageData) I18N() string {
-	b, _ := json.Marshal(p.srv.i18n.table(p.Lang))
-	return string(b)
+	return p.srv.i18n.tableJSON(p.Lang)
 }
 
 // viewerImage is an image as the viewer and delete pages show it.
