@@ -46,8 +46,9 @@ func newTestHost(t *testing.T, cfg Config) *testHost {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hs := httptest.NewServer(srv)
-	t.Cleanup(hs.Close)
+	// Served as Server.Serve serves it: image requests on the fast path,
+	// the rest through net/http.
+	hs, _ := fastFront(t, srv)
 	u, err := st.CreateUser("tester", "password1", false)
 	if err != nil {
 		t.Fatal(err)

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"picbed/store"
@@ -32,6 +33,10 @@ import (
 type fileServer struct {
 	dir   string
 	cache *fileCache
+
+	// Requests answered by the connection-level fast path, and
+	// connections it handed to net/http (fastconn.go).
+	fastAnswers, handoffs atomic.Int64
 }
 
 func newFileServer(dir string) *fileServer {
@@ -163,7 +168,7 @@ func (fsrv *fileServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	simple := r.Header.Get("Range") == "" && r.Header.Get("If-Match") == "" &&
 		r.Header.Get("If-Unmodified-Since") == "" && r.Header.Get("If-Range") == ""
 	if m := fsrv.cache.get(rel); m != nil && simple {
-		if notModified(r, m) {
+		if notModified(r.Header.Get("If-None-Match"), r.Header.Get("If-Modified-Since"), m) {
 			writeNotModified(h, m)
 			w.WriteHeader(http.StatusNotModified)
 			return
@@ -198,35 +203,45 @@ func (fsrv *fileServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	gen := fsrv.cache.generation()
-	f, err := os.Open(fsrv.dir + "/" + rel)
+	m, f, err := fsrv.fill(rel, ext)
 	if err != nil {
 		fsrv.openFailed(w, r, err)
 		return
 	}
 	defer f.Close()
+	m.setHeaders(h)
+	// ServeContent answers Range, HEAD and every conditional header.
+	http.ServeContent(w, r, "", m.modTime, f)
+}
+
+// fill opens the file at rel (a path cleanImagePath accepted, with its
+// extension ext), caches its metadata, and its bytes when it is small, and
+// returns both with the file positioned at its start. The caller closes f.
+func (fsrv *fileServer) fill(rel, ext string) (m *fileMeta, f *os.File, err error) {
+	gen := fsrv.cache.generation()
+	if f, err = os.Open(fsrv.dir + "/" + rel); err != nil {
+		return nil, nil, err
+	}
 	st, err := f.Stat()
 	if err != nil || !st.Mode().IsRegular() {
-		http.NotFound(w, r)
-		return
+		f.Close()
+		return nil, nil, fs.ErrNotExist // answered 404, as any other miss
 	}
-	m := newFileMeta(ext, st)
+	m = newFileMeta(ext, st)
 	if m.size <= smallFileBytes {
-		// Read the small file once for the cache; the read is also what is
-		// sent, through the same ServeContent below.
+		// Read the small file once for the cache; the caller sends the
+		// same bytes, from the cache or from f.
 		body := make([]byte, m.size)
 		if _, err := io.ReadFull(f, body); err == nil {
 			m.body = body
 		}
 		if _, err := f.Seek(0, io.SeekStart); err != nil {
-			http.NotFound(w, r)
-			return
+			f.Close()
+			return nil, nil, fs.ErrNotExist
 		}
 	}
 	fsrv.cache.put(rel, m, gen)
-	m.setHeaders(h)
-	// ServeContent answers Range, HEAD and every conditional header.
-	http.ServeContent(w, r, "", m.modTime, f)
+	return m, f, nil
 }
 
 func (fsrv *fileServer) openFailed(w http.ResponseWriter, r *http.Request, err error) {
@@ -237,13 +252,12 @@ func (fsrv *fileServer) openFailed(w http.ResponseWriter, r *http.Request, err e
 	http.NotFound(w, r)
 }
 
-// notModified reports whether r's If-None-Match (or, without one,
-// If-Modified-Since) matches m, as http.ServeContent decides it.
-func notModified(r *http.Request, m *fileMeta) bool {
-	if inm := r.Header.Get("If-None-Match"); inm != "" {
+// notModified reports whether a request's If-None-Match (or, without one,
+// its If-Modified-Since) matches m, as http.ServeContent decides it.
+func notModified(inm, ims string, m *fileMeta) bool {
+	if inm != "" {
 		return etagListMatches(inm, m.etag)
 	}
-	ims := r.Header.Get("If-Modified-Since")
 	if ims == "" || m.modTime.IsZero() || m.modTime.Equal(time.Unix(0, 0)) {
 		return false
 	}

@@ -224,6 +224,14 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, grace time.Duration
 	hs := s.HTTPServer()
 	stopJobs := s.startJobs(ctx)
 	defer stopJobs()
+	var fast *fastListener
+	_, tcp := ln.(*net.TCPListener)
+	if fsrv, ok := s.files.(*fileServer); ok && tcp {
+		// Image requests are answered before net/http sees the
+		// connection (fastconn.go).
+		fast = newFastListener(ln, fsrv)
+		ln = fast
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	select {
@@ -233,7 +241,12 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, grace time.Duration
 	}
 	sctx, cancel := context.WithTimeout(context.Background(), grace)
 	defer cancel()
-	if err := hs.Shutdown(sctx); err != nil {
+	start := time.Now()
+	err := hs.Shutdown(sctx)
+	if fast != nil {
+		fast.wait(max(grace-time.Since(start), 0))
+	}
+	if err != nil {
 		return fmt.Errorf("server: shutdown: %w", err)
 	}
 	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
