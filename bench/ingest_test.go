@@ -4,6 +4,10 @@ package bench
 
 import (
 	"bytes"
+	"image"
+	_ "image/gif"
+	_ "image/jpeg"
+	_ "image/png"
 	"io"
 	"log/slog"
 	"mime/multipart"
@@ -24,14 +28,7 @@ import (
 // The image is PICBED_BENCH_UPLOAD (e.g. bench/out/img/shot0.png made by
 // run.sh), else testdata/photo.png.
 func BenchmarkUpload(b *testing.B) {
-	name := os.Getenv("PICBED_BENCH_UPLOAD")
-	if name == "" {
-		name = "../testdata/photo.png"
-	}
-	img, err := os.ReadFile(name)
-	if err != nil {
-		b.Fatal(err)
-	}
+	img := benchUploadImage(b)
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	st, err := store.Open(b.TempDir(), store.Options{Logger: quiet})
 	if err != nil {
@@ -73,6 +70,33 @@ func BenchmarkUpload(b *testing.B) {
 		resp.Body.Close()
 		if resp.StatusCode != 200 {
 			b.Fatalf("upload: %s", resp.Status)
+		}
+	}
+}
+
+// benchUploadImage reads PICBED_BENCH_UPLOAD, else testdata/photo.png.
+func benchUploadImage(b *testing.B) []byte {
+	name := os.Getenv("PICBED_BENCH_UPLOAD")
+	if name == "" {
+		name = "../testdata/photo.png"
+	}
+	img, err := os.ReadFile(name)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return img
+}
+
+// BenchmarkDecodeOnly decodes the same image with the standard library and
+// does nothing else: a lower bound on the CPU of any upload that refuses
+// images it cannot decode, to set against the floor's whole upload
+// (docs/performance.md, "Why uploads stay far from the floor").
+func BenchmarkDecodeOnly(b *testing.B) {
+	img := benchUploadImage(b)
+	b.SetBytes(int64(len(img)))
+	for b.Loop() {
+		if _, _, err := image.Decode(bytes.NewReader(img)); err != nil {
+			b.Fatal(err)
 		}
 	}
 }
