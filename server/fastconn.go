@@ -56,12 +56,15 @@ type fastListener struct {
 // net/http, which allows up to 1 MB.
 const fastHeadBytes = 4096
 
-func newFastListener(ln net.Listener, files *fileServer) *fastListener {
+// newFastListener serves ln's connections through files's fast path,
+// waiting at most idle for a request and header for the rest of its head
+// (Server.Serve passes net/http's idleTimeout and readHeaderTimeout).
+func newFastListener(ln net.Listener, files *fileServer, idle, header time.Duration) *fastListener {
 	l := &fastListener{
 		inner:   ln,
 		files:   files,
-		idle:    idleTimeout,
-		header:  readHeaderTimeout,
+		idle:    idle,
+		header:  header,
 		handoff: make(chan net.Conn),
 		errs:    make(chan error),
 		done:    make(chan struct{}),

@@ -20,7 +20,7 @@ import (
 func fastFront(t *testing.T, srv *Server) (*httptest.Server, *fastListener) {
 	t.Helper()
 	hs := httptest.NewUnstartedServer(srv)
-	fl := newFastListener(hs.Listener, srv.files.(*fileServer))
+	fl := newFastListener(hs.Listener, srv.files.(*fileServer), idleTimeout, readHeaderTimeout)
 	hs.Listener = fl
 	hs.Start()
 	t.Cleanup(func() {
@@ -256,8 +256,7 @@ func TestFastPathTimeouts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fl := newFastListener(ln, h.srv.files.(*fileServer))
-	fl.idle, fl.header = 400*time.Millisecond, 200*time.Millisecond
+	fl := newFastListener(ln, h.srv.files.(*fileServer), 400*time.Millisecond, 200*time.Millisecond)
 	hs := &http.Server{Handler: h.srv}
 	go hs.Serve(fl)
 	t.Cleanup(func() { hs.Close(); fl.wait(5 * time.Second) })

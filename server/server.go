@@ -229,7 +229,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, grace time.Duration
 	if fsrv, ok := s.files.(*fileServer); ok && tcp {
 		// Image requests are answered before net/http sees the
 		// connection (fastconn.go).
-		fast = newFastListener(ln, fsrv)
+		fast = newFastListener(ln, fsrv, idleTimeout, readHeaderTimeout)
 		ln = fast
 	}
 	errc := make(chan error, 1)
