@@ -30,20 +30,29 @@ func fastFront(t *testing.T, srv *Server) (*httptest.Server, *fastListener) {
 	return hs, fl
 }
 
-// rawExchange writes req, one request, on a new connection to addr and
-// returns the bytes of the answer (none when the server closes the
-// connection without one).
-func rawExchange(t *testing.T, addr, req string) string {
+// sendRaw writes req on a new connection to addr, which it returns with a
+// deadline 5 s away.
+func sendRaw(t *testing.T, addr, req string) net.Conn {
 	t.Helper()
 	c, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.Close()
 	c.SetDeadline(time.Now().Add(5 * time.Second))
 	if _, err := io.WriteString(c, req); err != nil {
+		c.Close()
 		t.Fatal(err)
 	}
+	return c
+}
+
+// rawExchange writes req, one request, on a new connection to addr and
+// returns the bytes of the answer (none when the server closes the
+// connection without one).
+func rawExchange(t *testing.T, addr, req string) string {
+	t.Helper()
+	c := sendRaw(t, addr, req)
+	defer c.Close()
 	var raw bytes.Buffer
 	method, _, _ := strings.Cut(req, " ")
 	resp, err := http.ReadResponse(bufio.NewReader(io.TeeReader(c, &raw)), &http.Request{Method: method})
@@ -60,15 +69,8 @@ func rawExchange(t *testing.T, addr, req string) string {
 // server sends until it closes the connection.
 func rawUntilClose(t *testing.T, addr, req string) string {
 	t.Helper()
-	c, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := sendRaw(t, addr, req)
 	defer c.Close()
-	c.SetDeadline(time.Now().Add(5 * time.Second))
-	if _, err := io.WriteString(c, req); err != nil {
-		t.Fatal(err)
-	}
 	b, err := io.ReadAll(c)
 	if err != nil {
 		t.Fatal(err)
