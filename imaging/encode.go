@@ -19,6 +19,13 @@ type encoder struct {
 	quality int
 	palette color.Palette // GIF only: the first frame's palette, nil for other formats
 	full    bool          // the stored full image (BMP converted, ResizeWidth), not a derived one
+	floor   bool          // the medium: JPEG quality is raised to keep jpegMinPSNR
+}
+
+// medium returns the encoder for the medium, which keeps a least PSNR (jpegMinPSNR).
+func (e encoder) medium() encoder {
+	e.floor = true
+	return e
 }
 
 // stored returns the encoder for the stored full image: PNG at the default compression.
@@ -42,7 +49,7 @@ func (e encoder) encode(w io.Writer, m *image.RGBA) (err error) {
 	switch e.format {
 	case JPEG:
 		if e.quality >= jpeg444Quality {
-			err = encodeJPEG444(w, opaque(m), e.quality)
+			err = e.encodeJPEG444(w, opaque(m))
 		} else {
 			err = jpeg.Encode(w, opaque(m), &jpeg.Options{Quality: e.quality})
 		}
@@ -66,6 +73,48 @@ func (e encoder) encode(w io.Writer, m *image.RGBA) (err error) {
 		return fmt.Errorf("imaging: encode %s: %w", e.format, err)
 	}
 	return nil
+}
+
+// jpegMinPSNR is the least PSNR (dB) that quantisation may leave in a JPEG medium at
+// quality 90 and above. Most photos are above 39 dB at 90 (docs/performance.md); finely
+// detailed ones (patterns, foliage, text on texture) can fall to 34 dB, and their mediums
+// are encoded again at the next of jpegRetryQualities until one is above it. Thumbnails
+// and the stored full image keep the quality asked for: a thumbnail is seen small, and
+// bytes count more in a page of dozens of them.
+const jpegMinPSNR = 38.5
+
+var jpegRetryQualities = [...]int{94, 97}
+
+// encodeJPEG444 writes m at the encoder's quality, or for a medium higher when that
+// leaves less than jpegMinPSNR. The quality is chosen from an estimate on a sample of the
+// blocks (sampledJPEGPSNR), so a detailed medium is usually encoded once; the encode
+// measures its PSNR exactly, and should the sample have been too hopeful, the medium is
+// encoded again at the next quality.
+func (e encoder) encodeJPEG444(w io.Writer, m *image.RGBA) error {
+	if !e.floor {
+		return encodeJPEG444(w, m, e.quality)
+	}
+	qs := []int{e.quality}
+	for _, q := range jpegRetryQualities {
+		if q > e.quality {
+			qs = append(qs, q)
+		}
+	}
+	est := sampledJPEGPSNR(m, qs)
+	i := 0
+	for i < len(qs)-1 && est[i] < jpegMinPSNR {
+		i++
+	}
+	b, psnr, err := appendJPEG444(nil, m, qs[i], true)
+	for err == nil && psnr < jpegMinPSNR && i < len(qs)-1 {
+		i++
+		b, psnr, err = appendJPEG444(b[:0], m, qs[i], true)
+	}
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(b)
+	return err
 }
 
 // opaque returns m unchanged when it has no transparency, otherwise m composited over

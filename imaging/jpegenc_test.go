@@ -7,6 +7,7 @@ import (
 	"image/jpeg"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"picbed/imaging/jpegscale"
@@ -241,4 +242,118 @@ func BenchmarkEncodeJPEG(b *testing.B) {
 			}
 		}
 	})
+}
+
+// TestJPEGPSNREstimate: the PSNR appendJPEG444 computes in the DCT domain is the PSNR of its
+// output, decoded by image/jpeg, against the pixels it was given, within 0.5 dB below 45 dB
+// (where jpegMinPSNR decides) and 1 dB above, on the mediums of the PSNR test's sources;
+// sampledJPEGPSNR's estimate from a sample of the blocks is within 1 dB of it.
+func TestJPEGPSNREstimate(t *testing.T) {
+	for _, c := range psnrCases(t) {
+		data := c.data(t)
+		res, _ := mustProcess(t, data, Options{})
+		if res.Width <= DefaultMediumWidth {
+			continue
+		}
+		raw := rawMedium(t, data)
+		sampled := sampledJPEGPSNR(raw, []int{90, 94, 97})
+		for i, q := range []int{90, 94, 97} {
+			b, est, err := appendJPEG444(nil, raw, q, true)
+			if err != nil {
+				t.Fatal(err)
+			}
+			dec, err := jpeg.Decode(bytes.NewReader(b))
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := psnr(toPlanes(raw), toPlanes(dec))
+			t.Logf("%s q%d: estimated %.2f dB (from one block in %d: %.2f dB), measured %.2f dB", c.name, q, est, jpegSampleEvery, sampled[i], got)
+			if math.Abs(sampled[i]-est) > 1 {
+				t.Errorf("%s q%d: estimated %.2f dB from the sample, %.2f dB from all blocks", c.name, q, sampled[i], est)
+			}
+			tol := 0.5
+			if got >= 45 {
+				tol = 1
+			}
+			if math.Abs(est-got) > tol {
+				t.Errorf("%s q%d: estimated %.2f dB, measured %.2f dB", c.name, q, est, got)
+			}
+		}
+	}
+}
+
+// TestDerivedJPEGQualityFloor: a JPEG medium is written at quality 90, 94 or 97, leaving at
+// least jpegMinPSNR unless at 97; thumbnails, the stored full image and outputs below
+// quality 90 keep the quality asked for. Of the two sources, the detailed
+// one must be raised and the smooth one not, or the test proves nothing.
+func TestDerivedJPEGQualityFloor(t *testing.T) {
+	tables := func(q int) []byte {
+		var zz []byte
+		qt := jpegQuantTables(q)
+		for _, tab := range qt {
+			for _, n := range jpegZigzag {
+				zz = append(zz, byte(tab[n]))
+			}
+		}
+		return zz
+	}
+	qualityOf := func(b []byte) int {
+		got := bytes.Join(dqtTables(t, b), nil)
+		for q := 1; q <= 100; q++ {
+			if bytes.Equal(got, tables(q)) {
+				return q
+			}
+		}
+		t.Fatalf("tables of no quality: %v", got)
+		return 0
+	}
+	detailed := image.NewRGBA(rect(1200, 900))
+	rng := rand.New(rand.NewPCG(3, 5))
+	for i := range detailed.Pix {
+		detailed.Pix[i] = uint8(rng.IntN(256))
+		if i%4 == 3 {
+			detailed.Pix[i] = 255
+		}
+	}
+	raised := map[string]bool{}
+	for name, src := range map[string][]byte{
+		"detailed": encodeJPEG(t, detailed, 95),
+		"smooth":   encodeJPEG(t, naturalImage(1200, 900, 8), 95),
+	} {
+		_, out := mustProcess(t, src, Options{})
+		raw := rawMedium(t, src)
+		got := qualityOf(out.medium.Bytes())
+		_, est, _ := appendJPEG444(nil, raw, got, true)
+		t.Logf("%s: medium at quality %d, %.2f dB (%d bytes)", name, got, est, out.medium.Len())
+		if last := jpegRetryQualities[len(jpegRetryQualities)-1]; est < jpegMinPSNR && got != last {
+			t.Errorf("%s: medium at quality %d leaves %.2f dB", name, got, est)
+		}
+		if got != DefaultQuality && !slices.Contains(jpegRetryQualities[:], got) {
+			t.Errorf("%s: medium at quality %d", name, got)
+		}
+		raised[name] = got > DefaultQuality
+		if q := qualityOf(out.thumb.Bytes()); q != DefaultQuality {
+			t.Errorf("%s: thumbnail at quality %d, want %d", name, q, DefaultQuality)
+		}
+		_, out = mustProcess(t, src, Options{Quality: 89})
+		if q := qualityOf(out.medium.Bytes()); q != 89 {
+			t.Errorf("%s at quality 89: medium at %d", name, q)
+		}
+	}
+	if !raised["detailed"] || raised["smooth"] {
+		t.Errorf("raised: %v; want the detailed source only", raised)
+	}
+	if q := qualityOf(mustEncodeFull(t, detailed)); q != DefaultQuality {
+		t.Errorf("stored full image at quality %d, want %d", q, DefaultQuality)
+	}
+}
+
+// mustEncodeFull encodes m as the stored full image of a JPEG upload is encoded.
+func mustEncodeFull(t *testing.T, m *image.RGBA) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	if err := (encoder{format: JPEG, quality: DefaultQuality}).stored().encode(&b, m); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
 }

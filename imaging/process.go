@@ -112,7 +112,7 @@ func process(src io.ReaderAt, size int64, o Options, full, thumb, medium io.Writ
 		mws, mhs := stored(mw, mh, orientation)
 		m := orient(pyr.scaled(rect(sw, sh), mws, mhs), orientation)
 		var buf bytes.Buffer
-		if err := enc.encode(&buf, m); err != nil {
+		if err := enc.medium().encode(&buf, m); err != nil {
 			return Result{}, err
 		}
 		// A medium is there to load faster than the full image. One that is not
