@@ -190,6 +190,11 @@ if has serve; then
   (cd "$src" && go build -o "$OUT/bin/picbed-before" .)
   git worktree remove --force "$src"
   rm -rf "$OUT/data-before"; cp -a "$DATA" "$OUT/data-before"; rm -f "$OUT/data-before/picbed.sock"
+  # picbed and nginx serve a copy made the same way, not the files the uploads
+  # wrote: on this machine every server read the upload-written files 10-15%
+  # slower than a cp -a copy of them (docs/performance.md, "Same files for all").
+  SERVE_DATA=$OUT/data-serve
+  rm -rf "$SERVE_DATA"; cp -a "$DATA" "$SERVE_DATA"; rm -f "$SERVE_DATA/picbed.sock"
   cat >"$OUT/nginx.conf" <<EOF
 user root;
 worker_processes auto;
@@ -206,7 +211,7 @@ http {
   server {
     listen 127.0.0.1:$NGINX_PORT;
     location /images/ {
-      root $DATA;
+      root $SERVE_DATA;
       add_header Cache-Control "public, max-age=31536000, immutable";
       add_header X-Content-Type-Options nosniff;
       add_header Content-Security-Policy sandbox;
@@ -219,7 +224,7 @@ EOF
   freeport "$NGINX_PORT"
   "$NGINX" -c "$OUT/nginx.conf" -g 'daemon off;' &
   NGINX_PID=$!; PIDS+=("$NGINX_PID")
-  start_picbed "$OUT/bin/picbed" "$DATA" "$PB_PORT"; PB=$PB_PID
+  start_picbed "$OUT/bin/picbed" "$SERVE_DATA" "$PB_PORT"; PB=$PB_PID
   start_picbed "$OUT/bin/picbed-before" "$OUT/data-before" "$BEFORE_PORT"; BEFORE=$PB_PID
   waitport "$NGINX_PORT"
   say ""
