@@ -459,15 +459,7 @@ func (s *Store) commitImage(img Image) (uint64, error) {
 			return err
 		}
 		img.ID = id
-		if err := putJSON(images, u64(id), toRecord(img)); err != nil {
-			return err
-		}
-		for _, e := range indexEntries(img) {
-			if err := tx.Bucket(e.bucket).Put(e.key, e.value); err != nil {
-				return err
-			}
-		}
-		return nil
+		return putImageTx(tx, img)
 	})
 	return id, err
 }
@@ -638,6 +630,11 @@ func reindexImageTx(tx *bolt.Tx, old, img Image) error {
 			return err
 		}
 	}
+	return putImageTx(tx, img)
+}
+
+// putImageTx writes img's record under its id and its index entries.
+func putImageTx(tx *bolt.Tx, img Image) error {
 	if err := putJSON(tx.Bucket(bucketImages), u64(img.ID), toRecord(img)); err != nil {
 		return err
 	}

@@ -205,13 +205,8 @@ func putRecords(tb testing.TB, s *Store, owner uint64, n int, title string) {
 				return err
 			}
 			img := Image{ID: id, OwnerID: owner, Dir: "2026/11/27", Name: fmt.Sprintf("bulk%d", i), Ext: "png", Date: testDate, Title: title}
-			if err := putJSON(images, u64(id), toRecord(img)); err != nil {
+			if err := putImageTx(tx, img); err != nil {
 				return err
-			}
-			for _, e := range indexEntries(img) {
-				if err := tx.Bucket(e.bucket).Put(e.key, e.value); err != nil {
-					return err
-				}
 			}
 		}
 		return nil
