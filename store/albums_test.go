@@ -48,10 +48,7 @@ func backdateAlbum(tb testing.TB, s *Store, id uint64, t time.Time) {
 func TestAlbumCRUD(t *testing.T) {
 	dir := t.TempDir()
 	s := mustOpenStore(t, dir)
-	alice, err := s.CreateUser("alice", "secret1", false)
-	if err != nil {
-		t.Fatal(err)
-	}
+	alice := mustCreateUser(t, s, "alice")
 	a, err := s.CreateAlbum(alice.ID, "  旅行 2026 ", "line one\nline two\ttabbed", PrivacyUnlisted, "ignored pw")
 	if err != nil {
 		t.Fatal(err)
@@ -406,10 +403,7 @@ func TestDeleteAlbum(t *testing.T) {
 // privacy.
 func TestAlbumPasswordStamp(t *testing.T) {
 	s := mustOpenStore(t, t.TempDir())
-	u, err := s.CreateUser("alice", "secret1", false)
-	if err != nil {
-		t.Fatal(err)
-	}
+	u := mustCreateUser(t, s, "alice")
 	a, err := s.CreateAlbum(u.ID, "Open", "", PrivacyPublic, "")
 	if err != nil {
 		t.Fatal(err)

@@ -12,14 +12,8 @@ import (
 func TestAPIKeys(t *testing.T) {
 	dir := t.TempDir()
 	s := mustOpenStore(t, dir)
-	alice, err := s.CreateUser("alice", "secret1", false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	bob, err := s.CreateUser("bob", "secret1", false)
-	if err != nil {
-		t.Fatal(err)
-	}
+	alice := mustCreateUser(t, s, "alice")
+	bob := mustCreateUser(t, s, "bob")
 
 	key, k, err := s.CreateAPIKey(alice.ID)
 	if err != nil {
@@ -120,10 +114,7 @@ func TestAPIKeys(t *testing.T) {
 
 func TestAuthAPIKeyDoesNotWriteEveryCall(t *testing.T) {
 	s := mustOpenStore(t, t.TempDir())
-	u, err := s.CreateUser("alice", "secret1", false)
-	if err != nil {
-		t.Fatal(err)
-	}
+	u := mustCreateUser(t, s, "alice")
 	key, _, err := s.CreateAPIKey(u.ID)
 	if err != nil {
 		t.Fatal(err)
@@ -150,10 +141,7 @@ func TestAuthAPIKeyDoesNotWriteEveryCall(t *testing.T) {
 func TestRegenerateAPIKey(t *testing.T) {
 	s := mustOpenStore(t, t.TempDir())
 	alice, _ := s.CreateUser("alice", "secret1", false)
-	bob, err := s.CreateUser("bob", "secret1", false)
-	if err != nil {
-		t.Fatal(err)
-	}
+	bob := mustCreateUser(t, s, "bob")
 	old1, _, _ := s.CreateAPIKey(alice.ID)
 	old2, _, _ := s.CreateAPIKey(alice.ID)
 	bobKey, _, err := s.CreateAPIKey(bob.ID)

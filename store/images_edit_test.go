@@ -15,10 +15,7 @@ import (
 func TestGuestIDAndClaim(t *testing.T) {
 	dir := t.TempDir()
 	s := mustOpenStore(t, dir)
-	alice, err := s.CreateUser("alice", "secret1", false)
-	if err != nil {
-		t.Fatal(err)
-	}
+	alice := mustCreateUser(t, s, "alice")
 	const guest, otherGuest = "0a1b2c", "0a1b2c3d" // one is a prefix of the other
 	g1 := mustPut(t, s, Image{GuestID: guest, Name: "g1", Ext: "png", Date: testDate, MD5: "g1md5"}, threeFiles("g1"))
 	g2 := mustPut(t, s, Image{GuestID: guest, Name: "g2", Ext: "png", Date: testDate, Expires: testDate}, threeFiles("g2"))
@@ -140,10 +137,7 @@ func TestSetImageText(t *testing.T) {
 
 func TestSearchImages(t *testing.T) {
 	s := mustOpenStore(t, t.TempDir())
-	alice, err := s.CreateUser("alice", "secret1", false)
-	if err != nil {
-		t.Fatal(err)
-	}
+	alice := mustCreateUser(t, s, "alice")
 	put := func(owner uint64, name, title, orig string) Image {
 		return mustPut(t, s, Image{OwnerID: owner, Name: name, Ext: "png", Date: testDate, Title: title, OriginalFilename: orig}, map[Variant]string{Full: name})
 	}
@@ -236,10 +230,7 @@ func TestSearchImagesScanLimit(t *testing.T) {
 func TestDeleteImages(t *testing.T) {
 	s := mustOpenStore(t, t.TempDir())
 	alice, album := mustUserAlbum(t, s, "alice")
-	bob, err := s.CreateUser("bob", "secret1", false)
-	if err != nil {
-		t.Fatal(err)
-	}
+	bob := mustCreateUser(t, s, "bob")
 	a1 := mustPut(t, s, Image{OwnerID: alice.ID, AlbumID: album.ID, Name: "a1", Ext: "png", Date: testDate, MD5: "a1md5", Expires: testDate}, threeFiles("a1"))
 	a2 := mustPut(t, s, Image{OwnerID: alice.ID, Name: "a2", Ext: "png", Date: testDate}, threeFiles("a2"))
 	a3 := mustPut(t, s, Image{OwnerID: alice.ID, Name: "a3", Ext: "png", Date: testDate}, threeFiles("a3"))

@@ -54,10 +54,7 @@ func mustPut(tb testing.TB, s *Store, img Image, files map[Variant]string) Image
 // mustUserAlbum creates user name and a public album of theirs.
 func mustUserAlbum(tb testing.TB, s *Store, name string) (User, Album) {
 	tb.Helper()
-	u, err := s.CreateUser(name, "secret1", false)
-	if err != nil {
-		tb.Fatal(err)
-	}
+	u := mustCreateUser(tb, s, name)
 	a, err := s.CreateAlbum(u.ID, name+"'s album", "", PrivacyPublic, "")
 	if err != nil {
 		tb.Fatal(err)
@@ -511,4 +508,14 @@ func TestDeleteToken(t *testing.T) {
 	if other.DeleteToken(1) == tok {
 		t.Fatal("two installs share delete tokens: the secret is not per install")
 	}
+}
+
+// mustCreateUser makes a user (not an admin) with the tests' password.
+func mustCreateUser(tb testing.TB, s *Store, name string) User {
+	tb.Helper()
+	u, err := s.CreateUser(name, "secret1", false)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return u
 }

@@ -14,14 +14,8 @@ import (
 func TestSessions(t *testing.T) {
 	dir := t.TempDir()
 	s := mustOpenStore(t, dir)
-	alice, err := s.CreateUser("alice", "secret1", false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	bob, err := s.CreateUser("bob", "secret1", false)
-	if err != nil {
-		t.Fatal(err)
-	}
+	alice := mustCreateUser(t, s, "alice")
+	bob := mustCreateUser(t, s, "bob")
 	ua := "Mozilla/5.0 " + strings.Repeat("é", 150) // 312 bytes
 	token, sess, err := s.CreateSession(alice.ID, time.Hour, true, ua)
 	if err != nil {
