@@ -5,12 +5,8 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"mime/multipart"
 	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -186,15 +182,7 @@ func TestBrowserAdminGuestUploads(t *testing.T) {
 // real PicGo: the snippet works without editing. Like TestPicGo it needs
 // PICBED_PICGO_DIR (set by .ci/run).
 func TestBrowserKeyPagePicGoConfig(t *testing.T) {
-	dir := os.Getenv("PICBED_PICGO_DIR")
-	bin := filepath.Join(dir, "node_modules", ".bin", "picgo")
-	if _, err := os.Stat(bin); dir == "" || err != nil {
-		msg := "PicGo is not installed: run .ci/run, or npm install --prefix DIR picgo@3.1.0 picgo-plugin-web-uploader@1.1.1 and set PICBED_PICGO_DIR=DIR"
-		if os.Getenv("PICBED_REQUIRE_PICGO") != "" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
+	picgoBin(t) // skip before starting a browser
 	b := newBrowser(t, desktopViewport)
 	data := t.TempDir()
 	picbed(t, "admin-password\n", "user", "add", "boss", "--admin", "--password-stdin", "--data", data)
@@ -204,44 +192,9 @@ func TestBrowserKeyPagePicGoConfig(t *testing.T) {
 	config := evalJS[string](b, `document.getElementById("webup-config").value`)
 	b.assertNoJSErrors()
 
-	home := t.TempDir()
-	cfgDir := filepath.Join(home, ".picgo")
-	if err := os.MkdirAll(cfgDir, 0o755); err != nil {
-		t.Fatal(err)
+	urls, out := runPicGo(t, []byte(config), "small.png")
+	if len(urls) != 1 || !strings.HasPrefix(urls[0], in.base+"/images/") {
+		t.Fatalf("picgo with the page's config: %q\n%s", urls, out)
 	}
-	if err := os.Symlink(filepath.Join(dir, "node_modules"), filepath.Join(cfgDir, "node_modules")); err != nil {
-		t.Fatal(err)
-	}
-	writeJSON(t, filepath.Join(cfgDir, "package.json"), map[string]any{
-		"name": "picgo-plugins", "version": "1.0.0",
-		"dependencies": map[string]string{"picgo-plugin-web-uploader": "1.1.1"},
-	})
-	if err := os.WriteFile(filepath.Join(cfgDir, "config.json"), []byte(config), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	img := filepath.Join(home, "small.png")
-	if err := os.WriteFile(img, fixture(t, "small.png"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(bin, "upload", "--format", "json", img)
-	cmd.Env = append(cleanEnv(), "HOME="+home)
-	cmd.Dir = home
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("picgo: %v\n%s", err, out)
-	}
-	var results []struct {
-		ImgURL string `json:"imgUrl"`
-	}
-	for _, line := range strings.Split(string(out), "\n") {
-		if strings.HasPrefix(line, "[{") {
-			if err := json.Unmarshal([]byte(line), &results); err != nil {
-				t.Fatalf("picgo result line: %v\n%s", err, out)
-			}
-		}
-	}
-	if len(results) != 1 || !strings.HasPrefix(results[0].ImgURL, in.base+"/images/") {
-		t.Fatalf("picgo with the page's config: %+v\n%s", results, out)
-	}
-	fetchImage(t, results[0].ImgURL, "image/png", 0, 0)
+	fetchImage(t, urls[0], "image/png", 0, 0)
 }

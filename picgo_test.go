@@ -17,33 +17,11 @@ import (
 // the URLs PicGo returns serve the uploaded images. .ci/run installs PicGo
 // and sets PICBED_REQUIRE_PICGO=1, which turns the skip into a failure.
 func TestPicGo(t *testing.T) {
-	dir := os.Getenv("PICBED_PICGO_DIR")
-	bin := filepath.Join(dir, "node_modules", ".bin", "picgo")
-	if _, err := os.Stat(bin); dir == "" || err != nil {
-		msg := "PicGo is not installed: run .ci/run, or npm install --prefix DIR picgo@3.1.0 picgo-plugin-web-uploader@1.1.1 and set PICBED_PICGO_DIR=DIR"
-		if os.Getenv("PICBED_REQUIRE_PICGO") != "" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
 	data := t.TempDir()
 	key := newUserKey(t, data, "picgo")
 	in := startPicbed(t, data)
-
-	// PicGo loads plugins from its config folder's package.json and
-	// node_modules.
-	home := t.TempDir()
-	cfgDir := filepath.Join(home, ".picgo")
-	os.MkdirAll(cfgDir, 0o755)
-	if err := os.Symlink(filepath.Join(dir, "node_modules"), filepath.Join(cfgDir, "node_modules")); err != nil {
-		t.Fatal(err)
-	}
-	writeJSON(t, filepath.Join(cfgDir, "package.json"), map[string]any{
-		"name": "picgo-plugins", "version": "1.0.0",
-		"dependencies": map[string]string{"picgo-plugin-web-uploader": "1.1.1"},
-	})
 	body, _ := json.Marshal(map[string]string{"key": key, "format": "json"})
-	writeJSON(t, filepath.Join(cfgDir, "config.json"), map[string]any{
+	config, _ := json.Marshal(map[string]any{
 		"picBed": map[string]any{
 			"current": "web-uploader", "uploader": "web-uploader",
 			"web-uploader": map[string]string{
@@ -55,38 +33,12 @@ func TestPicGo(t *testing.T) {
 	})
 
 	files := []struct{ name, mime string }{{"photo.jpg", "image/jpeg"}, {"photo.png", "image/png"}, {"anim.gif", "image/gif"}}
-	var paths []string
-	for _, f := range files {
-		p := filepath.Join(home, f.name)
-		os.WriteFile(p, fixture(t, f.name), 0o644)
-		paths = append(paths, p)
-	}
-	cmd := exec.Command(bin, append([]string{"upload", "--format", "json"}, paths...)...)
-	cmd.Env = append(cleanEnv(), "HOME="+home)
-	cmd.Dir = home
-	start := time.Now()
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("picgo: %v\n%s", err, out)
-	}
-	t.Logf("picgo took %v:\n%s", time.Since(start), out)
-	// PicGo exits 0 even on failure; its result is the JSON line on stdout.
-	var results []struct {
-		ImgURL   string `json:"imgUrl"`
-		FileName string `json:"fileName"`
-	}
-	for _, line := range strings.Split(string(out), "\n") {
-		if strings.HasPrefix(line, "[{") {
-			if err := json.Unmarshal([]byte(line), &results); err != nil {
-				t.Fatalf("picgo result line: %v\n%s", err, out)
-			}
-		}
-	}
-	if len(results) != len(files) {
-		t.Fatalf("picgo returned %d results, want %d:\n%s", len(results), len(files), out)
+	urls, out := runPicGo(t, config, "photo.jpg", "photo.png", "anim.gif")
+	if len(urls) != len(files) {
+		t.Fatalf("picgo returned %d results, want %d:\n%s", len(urls), len(files), out)
 	}
 	for i, f := range files {
-		u := results[i].ImgURL
+		u := urls[i]
 		if !strings.HasPrefix(u, in.base+"/images/") {
 			t.Errorf("%s: picgo got URL %q\n%s", f.name, u, out)
 			continue
@@ -103,6 +55,79 @@ func TestPicGo(t *testing.T) {
 			t.Errorf("%s: served bytes differ from the uploaded file", f.name)
 		}
 	}
+}
+
+// picgoBin returns the PicGo command .ci/run installs under
+// PICBED_PICGO_DIR, or skips the test (fails it with PICBED_REQUIRE_PICGO).
+func picgoBin(t *testing.T) (dir, bin string) {
+	t.Helper()
+	dir = os.Getenv("PICBED_PICGO_DIR")
+	bin = filepath.Join(dir, "node_modules", ".bin", "picgo")
+	if _, err := os.Stat(bin); dir == "" || err != nil {
+		msg := "PicGo is not installed: run .ci/run, or npm install --prefix DIR picgo@3.1.0 picgo-plugin-web-uploader@1.1.1 and set PICBED_PICGO_DIR=DIR"
+		if os.Getenv("PICBED_REQUIRE_PICGO") != "" {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
+	}
+	return dir, bin
+}
+
+// runPicGo uploads the named fixtures with PicGo's CLI, under a new HOME
+// whose PicGo config.json is config and whose plugins are PicGo's
+// web-uploader, and returns the image URLs PicGo reports and its output.
+// PicGo exits 0 even on failure; its result is the JSON line on stdout.
+func runPicGo(t *testing.T, config []byte, fixtures ...string) (urls []string, out []byte) {
+	t.Helper()
+	dir, bin := picgoBin(t)
+	// PicGo loads plugins from its config folder's package.json and
+	// node_modules.
+	home := t.TempDir()
+	cfgDir := filepath.Join(home, ".picgo")
+	if err := os.MkdirAll(cfgDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(filepath.Join(dir, "node_modules"), filepath.Join(cfgDir, "node_modules")); err != nil {
+		t.Fatal(err)
+	}
+	writeJSON(t, filepath.Join(cfgDir, "package.json"), map[string]any{
+		"name": "picgo-plugins", "version": "1.0.0",
+		"dependencies": map[string]string{"picgo-plugin-web-uploader": "1.1.1"},
+	})
+	if err := os.WriteFile(filepath.Join(cfgDir, "config.json"), config, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var paths []string
+	for _, name := range fixtures {
+		p := filepath.Join(home, name)
+		if err := os.WriteFile(p, fixture(t, name), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		paths = append(paths, p)
+	}
+	cmd := exec.Command(bin, append([]string{"upload", "--format", "json"}, paths...)...)
+	cmd.Env = append(cleanEnv(), "HOME="+home)
+	cmd.Dir = home
+	start := time.Now()
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("picgo: %v\n%s", err, out)
+	}
+	t.Logf("picgo took %v:\n%s", time.Since(start), out)
+	var results []struct {
+		ImgURL string `json:"imgUrl"`
+	}
+	for _, line := range strings.Split(string(out), "\n") {
+		if strings.HasPrefix(line, "[{") {
+			if err := json.Unmarshal([]byte(line), &results); err != nil {
+				t.Fatalf("picgo result line: %v\n%s", err, out)
+			}
+		}
+	}
+	for _, r := range results {
+		urls = append(urls, r.ImgURL)
+	}
+	return urls, out
 }
 
 func writeJSON(t testing.TB, path string, v any) {
