@@ -16,13 +16,23 @@ import (
 )
 
 var (
-	shownKey     = regexp.MustCompile(`value="(pb_[0-9a-f]{40})"[^>]*data-api-key`)
-	anyKey       = regexp.MustCompile(`pb_[0-9a-f]{40}`)
-	textareaByID = func(id string) *regexp.Regexp {
-		return regexp.MustCompile(`(?s)<textarea id="` + id + `"[^>]*>(.*?)</textarea>`)
-	}
+	shownKey      = regexp.MustCompile(`value="(pb_[0-9a-f]{40})"[^>]*data-api-key`)
+	anyKey        = regexp.MustCompile(`pb_[0-9a-f]{40}`)
 	keyPageNotice = "Store the API key in a secure location as it will be shown just once."
 )
+
+// textareaJSON decodes the JSON shown in the page's textarea with this id
+// into v.
+func textareaJSON(t *testing.T, body, id string, v any) {
+	t.Helper()
+	m := regexp.MustCompile(`(?s)<textarea id="` + id + `"[^>]*>(.*?)</textarea>`).FindStringSubmatch(body)
+	if m == nil {
+		t.Fatalf("no textarea %q on the page", id)
+	}
+	if err := json.Unmarshal([]byte(html.UnescapeString(m[1])), v); err != nil {
+		t.Fatalf("textarea %q is not JSON: %v\n%s", id, err, m[1])
+	}
+}
 
 // keylessUser makes a user without an API key and a browser logged in as them.
 func keylessUser(t *testing.T, h *testHost, name string) (*webClient, store.User) {
@@ -132,13 +142,7 @@ type picgoFile struct {
 func picgoOf(t *testing.T, body string) picgoFile {
 	t.Helper()
 	var f picgoFile
-	m := textareaByID("picgo-config").FindStringSubmatch(body)
-	if m == nil {
-		t.Fatal("no PicGo config on the page")
-	}
-	if err := json.Unmarshal([]byte(html.UnescapeString(m[1])), &f); err != nil {
-		t.Fatalf("PicGo config is not JSON: %v\n%s", err, m[1])
-	}
+	textareaJSON(t, body, "picgo-config", &f)
 	if !f.Plugins["picgo-plugin-chevereto"] || f.PicBed.Current != "chevereto" {
 		t.Errorf("PicGo config does not select the chevereto plugin: %+v", f)
 	}
@@ -317,14 +321,8 @@ func TestWebUploaderSnippetMatchesTheClient(t *testing.T) {
 	w, _ := keylessUser(t, h, "alice")
 	_, body := w.get("/settings/api")
 	key := shownKey.FindStringSubmatch(body)[1]
-	m := textareaByID("webup-config").FindStringSubmatch(body)
-	if m == nil {
-		t.Fatal("no web-uploader config")
-	}
 	var f picgoFile
-	if err := json.Unmarshal([]byte(html.UnescapeString(m[1])), &f); err != nil {
-		t.Fatal(err)
-	}
+	textareaJSON(t, body, "webup-config", &f)
 	web := f.PicBed.Web
 	var custom map[string]string
 	if err := json.Unmarshal([]byte(web.CustomBody), &custom); err != nil {
