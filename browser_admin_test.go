@@ -16,18 +16,6 @@ import (
 	"github.com/chromedp/chromedp"
 )
 
-// admLogin logs the browser in through the login form.
-func admLogin(b *browser, base, name, password string) {
-	b.t.Helper()
-	b.navigate(base + "/login")
-	b.browse(
-		chromedp.SetValue(chromedp.CSS(`input[name=login]`), name),
-		chromedp.SetValue(chromedp.CSS(`input[name=password]`), password),
-		chromedp.Click(chromedp.CSS(`form[action="/login"] button[type=submit]`)),
-		chromedp.WaitVisible(chromedp.CSS(`.nav a[href="/account"]`)),
-	)
-}
-
 // admLogout logs the browser out with the top bar's button.
 func admLogout(b *browser) {
 	b.t.Helper()
@@ -72,7 +60,7 @@ func TestBrowserAPIKeyRegenerate(t *testing.T) {
 	picbed(t, "admin-password\n", "user", "add", "boss", "--admin", "--password-stdin", "--data", data)
 	in := startPicbed(t, data)
 
-	admLogin(b, in.base, "boss", "admin-password")
+	browserLogin(b, in.base, "boss", "admin-password")
 	b.navigate(in.base + "/settings/api")
 	old := evalJS[string](b, `document.querySelector("[data-api-key]").value`)
 	if !admKeyShape.MatchString(old) {
@@ -147,7 +135,7 @@ func TestBrowserAdminGuestUploads(t *testing.T) {
 	}
 	setGuestUploads := func(on bool) {
 		t.Helper()
-		admLogin(b, in.base, "boss", "admin-password")
+		browserLogin(b, in.base, "boss", "admin-password")
 		b.navigate(in.base + "/admin")
 		box := `.settings-form input[name=guest_uploads]`
 		if evalJS[bool](b, `document.querySelector("`+box+`").checked`) != on {
@@ -187,7 +175,7 @@ func TestBrowserKeyPagePicGoConfig(t *testing.T) {
 	data := t.TempDir()
 	picbed(t, "admin-password\n", "user", "add", "boss", "--admin", "--password-stdin", "--data", data)
 	in := startPicbed(t, data)
-	admLogin(b, in.base, "boss", "admin-password")
+	browserLogin(b, in.base, "boss", "admin-password")
 	b.navigate(in.base + "/settings/api")
 	config := evalJS[string](b, `document.getElementById("webup-config").value`)
 	b.assertNoJSErrors()
