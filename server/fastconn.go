@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -342,43 +341,25 @@ func (fsrv *fileServer) answerFast(fc *fastConn, req *imageRequest) (sent, keep 
 }
 
 // appendAnswerHead appends the status line and headers of an answer about
-// m: the same headers, in the same order, as net/http writes for
-// fileServer.ServeHTTP's cached answers (sorted by name, then Date, then
-// Connection), so a client cannot tell which of the two answered.
+// m: imageAnswerHeaders, as net/http writes them for fileServer.ServeHTTP's
+// cached answers (in the list's order, then Date, then Connection), so a
+// client cannot tell which of the two answered.
 func appendAnswerHead(b []byte, status int, m *fileMeta, close bool) []byte {
 	if status == http.StatusNotModified {
 		b = append(b, "HTTP/1.1 304 Not Modified\r\n"...)
-		b = append(b, "Cache-Control: "...)
-		b = append(b, hdrCacheControl[0]...)
-		b = append(b, "\r\nContent-Security-Policy: "...)
-		b = append(b, hdrCSP[0]...)
-		b = append(b, "\r\nCross-Origin-Resource-Policy: "...)
-		b = append(b, hdrCORP[0]...)
-		b = append(b, "\r\nEtag: "...)
-		b = append(b, m.etag...)
-		b = append(b, "\r\nX-Content-Type-Options: "...)
-		b = append(b, hdrNoSniff[0]...)
 	} else {
-		b = append(b, "HTTP/1.1 200 OK\r\nAccept-Ranges: "...)
-		b = append(b, hdrAcceptRanges[0]...)
-		b = append(b, "\r\nCache-Control: "...)
-		b = append(b, hdrCacheControl[0]...)
-		b = append(b, "\r\nContent-Length: "...)
-		b = strconv.AppendInt(b, m.size, 10)
-		b = append(b, "\r\nContent-Security-Policy: "...)
-		b = append(b, hdrCSP[0]...)
-		b = append(b, "\r\nContent-Type: "...)
-		b = append(b, m.ctype[0]...)
-		b = append(b, "\r\nCross-Origin-Resource-Policy: "...)
-		b = append(b, hdrCORP[0]...)
-		b = append(b, "\r\nEtag: "...)
-		b = append(b, m.etag...)
-		b = append(b, "\r\nLast-Modified: "...)
-		b = append(b, m.lastMod[0]...)
-		b = append(b, "\r\nX-Content-Type-Options: "...)
-		b = append(b, hdrNoSniff[0]...)
+		b = append(b, "HTTP/1.1 200 OK\r\n"...)
 	}
-	b = append(b, "\r\nDate: "...)
+	for _, f := range imageAnswerHeaders {
+		if status == http.StatusNotModified && !f.in304 {
+			continue
+		}
+		b = append(b, f.name...)
+		b = append(b, ": "...)
+		b = append(b, f.value(m)[0]...)
+		b = append(b, "\r\n"...)
+	}
+	b = append(b, "Date: "...)
 	b = append(b, httpDate()...)
 	if close {
 		b = append(b, "\r\nConnection: close"...)

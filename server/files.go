@@ -140,16 +140,40 @@ func (m *fileMeta) withoutBody() *fileMeta {
 	return &c
 }
 
-// setHeaders puts the headers of a full answer on h.
-func (m *fileMeta) setHeaders(h http.Header) {
-	h["Content-Type"] = m.ctype
-	h["Etag"] = m.etagHdr
-	h["Last-Modified"] = m.lastMod
-	h["Cache-Control"] = hdrCacheControl
-	h["X-Content-Type-Options"] = hdrNoSniff
-	h["Content-Security-Policy"] = hdrCSP
-	h["Cross-Origin-Resource-Policy"] = hdrCORP
-	h["Accept-Ranges"] = hdrAcceptRanges
+// imageHeader is one header of image answers: its canonical name, its value
+// for a file, and whether a 304 carries it too.
+type imageHeader struct {
+	name  string
+	value func(m *fileMeta) []string
+	in304 bool
+}
+
+// imageAnswerHeaders are the headers of image answers, sorted by name: the
+// order in which net/http writes a header map, so that the connection-level
+// fast path (appendAnswerHead) writes the same bytes from the same list.
+// A 304 carries those of a 200 but for the representation metadata, as
+// http.ServeContent sends it.
+var imageAnswerHeaders = [...]imageHeader{
+	{"Accept-Ranges", func(*fileMeta) []string { return hdrAcceptRanges }, false},
+	{"Cache-Control", func(*fileMeta) []string { return hdrCacheControl }, true},
+	{"Content-Length", func(m *fileMeta) []string { return m.length }, false},
+	{"Content-Security-Policy", func(*fileMeta) []string { return hdrCSP }, true},
+	{"Content-Type", func(m *fileMeta) []string { return m.ctype }, false},
+	{"Cross-Origin-Resource-Policy", func(*fileMeta) []string { return hdrCORP }, true},
+	{"Etag", func(m *fileMeta) []string { return m.etagHdr }, true},
+	{"Last-Modified", func(m *fileMeta) []string { return m.lastMod }, false},
+	{"X-Content-Type-Options", func(*fileMeta) []string { return hdrNoSniff }, true},
+}
+
+// setHeaders puts the headers of an answer about m with status (200 or 304)
+// on h; Content-Length only with withLength (http.ServeContent sets its own).
+func (m *fileMeta) setHeaders(h http.Header, status int, withLength bool) {
+	for _, f := range imageAnswerHeaders {
+		if status == http.StatusNotModified && !f.in304 || f.name == "Content-Length" && !withLength {
+			continue
+		}
+		h[f.name] = f.value(m)
+	}
 }
 
 func (fsrv *fileServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -169,19 +193,17 @@ func (fsrv *fileServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		r.Header.Get("If-Unmodified-Since") == "" && r.Header.Get("If-Range") == ""
 	if m := fsrv.cache.get(rel); m != nil && simple {
 		if notModified(r.Header.Get("If-None-Match"), r.Header.Get("If-Modified-Since"), m) {
-			writeNotModified(h, m)
+			m.setHeaders(h, http.StatusNotModified, false)
 			w.WriteHeader(http.StatusNotModified)
 			return
 		}
 		if r.Method == http.MethodHead {
-			m.setHeaders(h)
-			h["Content-Length"] = m.length
+			m.setHeaders(h, http.StatusOK, true)
 			w.WriteHeader(http.StatusOK)
 			return
 		}
 		if m.body != nil {
-			m.setHeaders(h)
-			h["Content-Length"] = m.length
+			m.setHeaders(h, http.StatusOK, true)
 			w.WriteHeader(http.StatusOK)
 			w.Write(m.body)
 			return
@@ -193,8 +215,7 @@ func (fsrv *fileServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		defer f.Close()
-		m.setHeaders(h)
-		h["Content-Length"] = m.length
+		m.setHeaders(h, http.StatusOK, true)
 		w.WriteHeader(http.StatusOK)
 		// net/http's response writer hands the *os.File to sendfile after
 		// the first 512 bytes, as for http.ServeContent; the limit makes it
@@ -209,7 +230,7 @@ func (fsrv *fileServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer f.Close()
-	m.setHeaders(h)
+	m.setHeaders(h, http.StatusOK, false)
 	// ServeContent answers Range, HEAD and every conditional header.
 	http.ServeContent(w, r, "", m.modTime, f)
 }
@@ -284,16 +305,6 @@ func etagListMatches(list, etag string) bool {
 		}
 	}
 	return false
-}
-
-// writeNotModified puts the headers of a 304 on h: those of a 200 but for
-// the representation metadata, as http.ServeContent sends them.
-func writeNotModified(h http.Header, m *fileMeta) {
-	h["Etag"] = m.etagHdr
-	h["Cache-Control"] = hdrCacheControl
-	h["X-Content-Type-Options"] = hdrNoSniff
-	h["Content-Security-Policy"] = hdrCSP
-	h["Cross-Origin-Resource-Policy"] = hdrCORP
 }
 
 // forget drops the cached metadata of every file of img.
