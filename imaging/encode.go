@@ -49,7 +49,7 @@ func (e encoder) encode(w io.Writer, m *image.RGBA) (err error) {
 	switch e.format {
 	case JPEG:
 		if e.quality >= jpeg444Quality {
-			err = e.encodeJPEG444(w, opaque(m))
+			err = e.jpeg444(w, opaque(m))
 		} else {
 			err = jpeg.Encode(w, opaque(m), &jpeg.Options{Quality: e.quality})
 		}
@@ -85,12 +85,12 @@ const jpegMinPSNR = 38.5
 
 var jpegRetryQualities = [...]int{94, 97}
 
-// encodeJPEG444 writes m at the encoder's quality, or for a medium higher when that
+// jpeg444 writes m at the encoder's quality, or for a medium higher when that
 // leaves less than jpegMinPSNR. The quality is chosen from an estimate on a sample of the
 // blocks (sampledJPEGPSNR), so a detailed medium is usually encoded once; the encode
 // measures its PSNR exactly, and should the sample have been too hopeful, the medium is
 // encoded again at the next quality.
-func (e encoder) encodeJPEG444(w io.Writer, m *image.RGBA) error {
+func (e encoder) jpeg444(w io.Writer, m *image.RGBA) error {
 	if !e.floor {
 		return encodeJPEG444(w, m, e.quality)
 	}
