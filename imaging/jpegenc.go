@@ -295,13 +295,7 @@ func appendJPEG444(dst []byte, m *image.RGBA, q int, measure bool) (_ []byte, ps
 					}
 				}
 				if measure {
-					// One sum per coefficient position: no chain of dependent
-					// additions through the block.
-					sq := &sqRem[c]
-					for k, n := range jpegZigzag {
-						r := blk[c][n]*d[n] - float32(zz[k])
-						sq[n] += r * r
-					}
+					addQuantRemainders(&sqRem[c], &blk[c], d)
 				}
 				dc := max(-2047, min(2047, zz[0]))
 				diff := max(-2047, min(2047, dc-pred[c]))
@@ -433,6 +427,18 @@ func quantPSNR(sqRem *[3][64]float32, qt *[2][64]uint16, blocks int) float64 {
 	return 10 * math.Log10(255*255/mse)
 }
 
+// addQuantRemainders adds to sq the squared rounding remainder of each
+// coefficient of blk (fdct8x8's output) quantised with divisors d, in
+// quantiser steps: one sum per position, so no chain of dependent additions
+// runs through the block.
+func addQuantRemainders(sq, blk, d *[64]float32) {
+	for n, v := range blk {
+		x := v * d[n]
+		r := x - float32(int32(float64(x)+16384.5)-16384)
+		sq[n] += r * r
+	}
+}
+
 // jpegSampleEvery is the share of blocks sampledJPEGPSNR looks at: one in this many.
 const jpegSampleEvery = 8
 
@@ -458,12 +464,7 @@ func sampledJPEGPSNR(m *image.RGBA, qs []int) []float64 {
 				fdct8x8(&blk[c])
 				t := min(c, 1)
 				for i := range qs {
-					d, s := &divs[i][t], &sq[i][c]
-					for n, v := range blk[c] {
-						x := v * d[n]
-						r := x - float32(int32(float64(x)+16384.5)-16384)
-						s[n] += r * r
-					}
+					addQuantRemainders(&sq[i][c], &blk[c], &divs[i][t])
 				}
 			}
 		}
