@@ -24,6 +24,7 @@ package imaging
 
 import (
 	"errors"
+	"fmt"
 	"image"
 )
 
@@ -129,6 +130,29 @@ const (
 	// KeepEXIF stores the file untouched and reports its EXIF tags in Result.EXIFJSON.
 	KeepEXIF
 )
+
+// String returns "strip" or "keep": the words of the flag, the settings page
+// and the saved settings.
+func (p EXIFPolicy) String() string {
+	switch p {
+	case StripEXIF:
+		return "strip"
+	case KeepEXIF:
+		return "keep"
+	}
+	return fmt.Sprintf("EXIFPolicy(%d)", int(p))
+}
+
+// ParseEXIFPolicy reads "strip" or "keep".
+func ParseEXIFPolicy(s string) (EXIFPolicy, error) {
+	switch s {
+	case "strip":
+		return StripEXIF, nil
+	case "keep":
+		return KeepEXIF, nil
+	}
+	return 0, fmt.Errorf("EXIF policy %q: want strip or keep", s)
+}
 
 // Options controls Process. The zero value gives Chevereto V3 defaults.
 type Options struct {
