@@ -15,13 +15,10 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/netip"
 	"os"
 	"os/signal"
 	"path/filepath"
-	"runtime"
 	"runtime/debug"
-	"strconv"
 	"strings"
 	"syscall"
 	"text/tabwriter"
@@ -29,7 +26,6 @@ import (
 
 	"golang.org/x/term"
 
-	"picbed/imaging"
 	"picbed/server"
 	"picbed/store"
 )
@@ -101,144 +97,6 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 	return usageError{fmt.Sprintf("unknown command %q\n\n%s", cmd, usage)}
 }
 
-// Config is picbed's whole configuration, from flags with PICBED_*
-// environment fallbacks. Defaults run out of the box.
-type Config struct {
-	Addr     string
-	Data     string
-	LogLevel slog.Level
-	// MemoryLimit is the Go runtime's soft memory limit in bytes
-	// (debug.SetMemoryLimit); 0 leaves it alone, so GOMEMLIMIT applies.
-	MemoryLimit int64
-	// Server is the HTTP side's configuration, passed to server.New as is.
-	Server server.Config
-}
-
-// env returns the PICBED_ variable name, or def when it is unset.
-func env(name, def string) string {
-	if v, ok := os.LookupEnv("PICBED_" + name); ok {
-		return v
-	}
-	return def
-}
-
-func dataFlag(fs *flag.FlagSet) *string {
-	return fs.String("data", env("DATA", "./data"), "data `dir`: database and image tree (PICBED_DATA)")
-}
-
-func parseServeFlags(args []string, stderr io.Writer) (Config, error) {
-	fs := flag.NewFlagSet("picbed serve", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	addr := fs.String("addr", env("ADDR", ":8080"), "listen `address` (PICBED_ADDR)")
-	data := dataFlag(fs)
-	baseURL := fs.String("base-url", env("BASE_URL", ""), "public site `URL`; empty: derived from each request (PICBED_BASE_URL)")
-	imageBase := fs.String("image-base-url", env("IMAGE_BASE_URL", ""), "`URL` image files are served from, e.g. a CDN; empty: <site>/images (PICBED_IMAGE_BASE_URL)")
-	proxies := fs.String("trusted-proxies", env("TRUSTED_PROXIES", ""), "comma-separated `CIDRs` whose X-Forwarded-* headers are trusted (PICBED_TRUSTED_PROXIES)")
-	maxUpload := fs.String("max-upload", env("MAX_UPLOAD", "25MB"), "largest accepted image, e.g. 25MB, 512KB (PICBED_MAX_UPLOAD)")
-	maxPixels := fs.String("max-pixels", env("MAX_PIXELS", strconv.Itoa(imaging.DefaultMaxPixels)), "largest accepted width*height (PICBED_MAX_PIXELS)")
-	exif := fs.String("exif", env("EXIF", "strip"), "EXIF policy for JPEGs: strip (keep orientation) or keep (PICBED_EXIF)")
-	dups := fs.String("duplicates", env("DUPLICATES", "reuse"), "same bytes uploaded again by the same user: reuse, reject or allow (PICBED_DUPLICATES)")
-	urlUploads := fs.String("url-uploads", env("URL_UPLOADS", "false"), "allow `source` to be a URL fetched by the server, public addresses only (PICBED_URL_UPLOADS)")
-	logLevel := fs.String("log-level", env("LOG_LEVEL", "info"), "debug, info, warn or error (PICBED_LOG_LEVEL)")
-	flood := fs.String("flood-limits", env("FLOOD_LIMITS", server.DefaultFloodLimits.String()), "uploads per address per `minute,hour,day,week,month` (0 = no limit; admins exempt), or off (PICBED_FLOOD_LIMITS)")
-	memLimit := fs.String("memory-limit", env("MEMORY_LIMIT", ""), "soft memory `limit` of the Go runtime, e.g. 256MB; empty: off, GOMEMLIMIT applies (PICBED_MEMORY_LIMIT)")
-	decodeWorkers := fs.String("decode-workers", env("DECODE_WORKERS", strconv.Itoa(runtime.NumCPU())), "images decoded at once; more uploads queue (PICBED_DECODE_WORKERS)")
-	stall := fs.String("upload-stall-timeout", env("UPLOAD_STALL_TIMEOUT", server.DefaultUploadStallTimeout.String()), "cut an upload body that sends under 16 KiB in this `duration`; 0: off (PICBED_UPLOAD_STALL_TIMEOUT)")
-	if err := fs.Parse(args); err != nil {
-		return Config{}, err
-	}
-	if fs.NArg() > 0 {
-		return Config{}, usageError{fmt.Sprintf("unexpected argument %q", fs.Arg(0))}
-	}
-	cfg := Config{Addr: *addr, Data: *data, Server: server.Config{BaseURL: *baseURL, ImageBaseURL: *imageBase}}
-	var err error
-	if cfg.Server.MaxUpload, err = parseBytes(*maxUpload); err != nil || cfg.Server.MaxUpload <= 0 {
-		return Config{}, usageError{fmt.Sprintf("--max-upload %q: want a size such as 25MB", *maxUpload)}
-	}
-	if cfg.Server.MaxPixels, err = strconv.Atoi(*maxPixels); err != nil || cfg.Server.MaxPixels <= 0 {
-		return Config{}, usageError{fmt.Sprintf("--max-pixels %q: want a positive number", *maxPixels)}
-	}
-	switch *exif {
-	case "strip":
-		cfg.Server.EXIF = imaging.StripEXIF
-	case "keep":
-		cfg.Server.EXIF = imaging.KeepEXIF
-	default:
-		return Config{}, usageError{fmt.Sprintf("--exif %q: want strip or keep", *exif)}
-	}
-	switch p := server.DuplicatePolicy(*dups); p {
-	case server.DuplicatesReuse, server.DuplicatesReject, server.DuplicatesAllow:
-		cfg.Server.Duplicates = p
-	default:
-		return Config{}, usageError{fmt.Sprintf("--duplicates %q: want reuse, reject or allow", *dups)}
-	}
-	if cfg.Server.URLUploads, err = strconv.ParseBool(*urlUploads); err != nil {
-		return Config{}, usageError{fmt.Sprintf("--url-uploads %q: want true or false", *urlUploads)}
-	}
-	flimits, err := server.ParseFloodLimits(*flood)
-	if err != nil {
-		return Config{}, usageError{fmt.Sprintf("--flood-limits %q: %v", *flood, err)}
-	}
-	cfg.Server.FloodLimits = &flimits
-	for _, p := range strings.Split(*proxies, ",") {
-		if p = strings.TrimSpace(p); p == "" {
-			continue
-		}
-		if !strings.Contains(p, "/") {
-			if a, err := netip.ParseAddr(p); err == nil {
-				p += "/" + strconv.Itoa(a.BitLen())
-			}
-		}
-		pfx, err := netip.ParsePrefix(p)
-		if err != nil {
-			return Config{}, usageError{fmt.Sprintf("--trusted-proxies: %q is not a CIDR", p)}
-		}
-		cfg.Server.TrustedProxies = append(cfg.Server.TrustedProxies, pfx.Masked())
-	}
-	for name, u := range map[string]string{"--base-url": cfg.Server.BaseURL, "--image-base-url": cfg.Server.ImageBaseURL} {
-		if u != "" && !strings.HasPrefix(u, "http://") && !strings.HasPrefix(u, "https://") {
-			return Config{}, usageError{fmt.Sprintf("%s %q: want an http:// or https:// URL", name, u)}
-		}
-	}
-	if err := cfg.LogLevel.UnmarshalText([]byte(*logLevel)); err != nil {
-		return Config{}, usageError{fmt.Sprintf("--log-level %q: want debug, info, warn or error", *logLevel)}
-	}
-	if *memLimit != "" {
-		if cfg.MemoryLimit, err = parseBytes(*memLimit); err != nil || cfg.MemoryLimit <= 0 {
-			return Config{}, usageError{fmt.Sprintf("--memory-limit %q: want a size such as 256MB", *memLimit)}
-		}
-	}
-	if cfg.Server.DecodeWorkers, err = strconv.Atoi(*decodeWorkers); err != nil || cfg.Server.DecodeWorkers <= 0 {
-		return Config{}, usageError{fmt.Sprintf("--decode-workers %q: want a positive number", *decodeWorkers)}
-	}
-	if cfg.Server.UploadStallTimeout, err = time.ParseDuration(*stall); err != nil || cfg.Server.UploadStallTimeout < 0 {
-		return Config{}, usageError{fmt.Sprintf("--upload-stall-timeout %q: want a duration such as 30s, or 0", *stall)}
-	}
-	return cfg, nil
-}
-
-// parseBytes reads sizes like 25MB, 500KB, 1.5GB (decimal, as Chevereto
-// counts), 10MiB (binary) or a plain byte count.
-func parseBytes(s string) (int64, error) {
-	s = strings.TrimSpace(strings.ToUpper(s))
-	units := []struct {
-		suffix string
-		mult   float64
-	}{{"KIB", 1 << 10}, {"MIB", 1 << 20}, {"GIB", 1 << 30}, {"KB", 1e3}, {"MB", 1e6}, {"GB", 1e9}, {"K", 1e3}, {"M", 1e6}, {"G", 1e9}, {"B", 1}}
-	mult := 1.0
-	for _, u := range units {
-		if strings.HasSuffix(s, u.suffix) {
-			s, mult = strings.TrimSpace(strings.TrimSuffix(s, u.suffix)), u.mult
-			break
-		}
-	}
-	f, err := strconv.ParseFloat(s, 64)
-	if err != nil || f < 0 || f*mult > 1<<50 {
-		return 0, fmt.Errorf("bad size %q", s)
-	}
-	return int64(f * mult), nil
-}
-
 // shutdownGrace is how long in-flight requests (uploads) may take to finish
 // after SIGINT or SIGTERM.
 const shutdownGrace = 30 * time.Second
@@ -260,7 +118,7 @@ func run(ctx context.Context, cfg Config, stderr io.Writer) error {
 		return err
 	}
 	defer st.Close()
-	srv, err := server.New(cfg.Server, st, uiFS(), log)
+	srv, err := server.New(cfg.Server, server.Deps{Store: st, UI: uiFS(), Log: log})
 	if err != nil {
 		return err
 	}

@@ -16,7 +16,9 @@ import (
 	"os"
 	"testing"
 
+	"picbed/ingest"
 	"picbed/server"
+	"picbed/server/site"
 	"picbed/store"
 )
 
@@ -35,11 +37,12 @@ func BenchmarkUpload(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer st.Close()
-	off, err := server.ParseFloodLimits("off")
+	off, err := site.ParseFloodLimits("off")
 	if err != nil {
 		b.Fatal(err)
 	}
-	srv, err := server.New(server.Config{Duplicates: server.DuplicatesAllow, FloodLimits: &off}, st, os.DirFS("../ui"), quiet)
+	srv, err := server.New(server.Config{Site: site.Config{FloodLimits: &off}, Settings: site.Settings{Duplicates: ingest.DuplicatesAllow}},
+		server.Deps{Store: st, UI: os.DirFS("../ui"), Log: quiet})
 	if err != nil {
 		b.Fatal(err)
 	}

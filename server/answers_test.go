@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"picbed/ingest"
+	"picbed/server/site"
 	"picbed/store"
 )
 
@@ -51,7 +53,7 @@ func TestAnswersByteIdentical(t *testing.T) {
 		out.WriteString("\n")
 	}
 
-	h := newTestHost(t, Config{MaxUpload: 200_000, Location: time.UTC})
+	h := newTestHost(t, Config{Site: site.Config{Location: time.UTC}, Settings: site.Settings{MaxUpload: 200_000}})
 	h.srv.now = func() time.Time { return clock }
 	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	send := func(name, path string, parts [][2]string, fileField, fileName string, file []byte) {
@@ -112,7 +114,7 @@ func TestAnswersByteIdentical(t *testing.T) {
 	send("too many fields", "/api/1/upload", append([][2]string{key}, many...), "", "", nil)
 	get("base64 by GET", "key="+h.key+"&source="+base64.URLEncoding.EncodeToString(jpg))
 	get("GET without source", "key="+h.key)
-	setSite(t, h, func(s *siteSettings) { s.Duplicates = DuplicatesReject })
+	setSite(t, h, func(s *site.Settings) { s.Duplicates = ingest.DuplicatesReject })
 	send("duplicate rejected", "/api/1/upload", [][2]string{key}, "source", "photo.png", png)
 
 	mustAdmin(t, h)
@@ -148,7 +150,7 @@ func TestAnswersByteIdentical(t *testing.T) {
 	webSend("web duplicate zh", "zh-CN", "photo.png", png)
 
 	first := h
-	flood := newTestHost(t, Config{Location: time.UTC, FloodLimits: &FloodLimits{1, 0, 0, 0, 0}})
+	flood := newTestHost(t, Config{Site: site.Config{Location: time.UTC, FloodLimits: &site.FloodLimits{1, 0, 0, 0, 0}}})
 	flood.srv.now = func() time.Time { return clock }
 	h = flood
 	key = [2]string{"key", h.key}

@@ -22,6 +22,9 @@ import (
 	"testing"
 	"time"
 
+	"picbed/ingest"
+	"picbed/server/fetch"
+	"picbed/server/site"
 	"picbed/store"
 )
 
@@ -36,13 +39,21 @@ type testHost struct {
 
 func newTestHost(t *testing.T, cfg Config) *testHost {
 	t.Helper()
+	return newTestHostDeps(t, cfg, Deps{})
+}
+
+// newTestHostDeps is newTestHost with d's Fetcher (the store, UI and log are
+// the test's own).
+func newTestHostDeps(t *testing.T, cfg Config, d Deps) *testHost {
+	t.Helper()
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	st, err := store.Open(t.TempDir(), store.Options{Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	srv, err := New(cfg, st, os.DirFS("../ui"), quiet)
+	d.Store, d.UI, d.Log = st, os.DirFS("../ui"), quiet
+	srv, err := New(cfg, d)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -177,8 +188,8 @@ func TestV4Parameters(t *testing.T) {
 		t.Errorf("width %v nsfw %v title runes %d", img["width"], img["nsfw"], len([]rune(img["title"].(string))))
 	}
 	exp, _ = time.Parse("2006-01-02 15:04:05", fmt.Sprint(img["expiration_date_gmt"]))
-	if d := exp.Sub(now); d > maxExpiry+time.Minute || d < maxExpiry-time.Minute {
-		t.Errorf("P99Y expires in %v, want clamped to %v", d, maxExpiry)
+	if d := exp.Sub(now); d > ingest.MaxExpiry+time.Minute || d < ingest.MaxExpiry-time.Minute {
+		t.Errorf("P99Y expires in %v, want clamped to %v", d, ingest.MaxExpiry)
 	}
 }
 
@@ -230,17 +241,17 @@ func TestImgBBAlias(t *testing.T) {
 func TestDuplicatePolicies(t *testing.T) {
 	file := readTestdata(t, "small.jpg")
 	for _, tc := range []struct {
-		policy   DuplicatePolicy
+		policy   ingest.Duplicates
 		status   int
 		sameID   bool
 		wantCode float64
 	}{
-		{DuplicatesReuse, 200, true, 0},
-		{DuplicatesAllow, 200, false, 0},
-		{DuplicatesReject, 400, false, 101},
+		{ingest.DuplicatesReuse, 200, true, 0},
+		{ingest.DuplicatesAllow, 200, false, 0},
+		{ingest.DuplicatesReject, 400, false, 101},
 	} {
-		t.Run(string(tc.policy), func(t *testing.T) {
-			h := newTestHost(t, Config{Duplicates: tc.policy})
+		t.Run(tc.policy.String(), func(t *testing.T) {
+			h := newTestHost(t, Config{Settings: site.Settings{Duplicates: tc.policy}})
 			_, doc, raw := h.post(t, nil, "a.jpg", file, nil)
 			first := imageOf(t, doc, raw)["id_encoded"]
 			status, doc, raw := h.post(t, nil, "b.jpg", file, nil)
@@ -268,7 +279,7 @@ func TestEXIFPolicies(t *testing.T) {
 		canon bool // the stored file still holds the camera EXIF
 	}{
 		{"strip is the default", Config{}, false},
-		{"keep stores the file untouched", Config{EXIF: 1}, true},
+		{"keep stores the file untouched", Config{Settings: site.Settings{EXIF: 1}}, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h := newTestHost(t, tc.cfg)
@@ -313,7 +324,7 @@ func pngHeader(w, h uint32) []byte {
 }
 
 func TestRefusedUploadsStoreNothing(t *testing.T) {
-	h := newTestHost(t, Config{MaxUpload: 100_000})
+	h := newTestHost(t, Config{Settings: site.Settings{MaxUpload: 100_000}})
 	for _, tc := range []struct {
 		name, file string
 		data       []byte
@@ -355,8 +366,8 @@ func TestPublicURLs(t *testing.T) {
 		wantImage, wantView string
 	}{
 		{"from the request", Config{}, http.Header{"X-Forwarded-Proto": {"https"}, "X-Forwarded-Host": {"evil.example"}}, "http://127.0.0.1:", "http://127.0.0.1:"},
-		{"forwarded by a trusted proxy", Config{TrustedProxies: trusted}, http.Header{"X-Forwarded-Proto": {"https"}, "X-Forwarded-Host": {"pics.example"}}, "https://pics.example/images/", "https://pics.example/image/"},
-		{"configured site and CDN", Config{BaseURL: "https://pics.example.com/", ImageBaseURL: "https://cdn.example.com/i"}, nil, "https://cdn.example.com/i/", "https://pics.example.com/image/"},
+		{"forwarded by a trusted proxy", Config{Site: site.Config{TrustedProxies: trusted}}, http.Header{"X-Forwarded-Proto": {"https"}, "X-Forwarded-Host": {"pics.example"}}, "https://pics.example/images/", "https://pics.example/image/"},
+		{"configured site and CDN", Config{Site: site.Config{BaseURL: "https://pics.example.com/"}, Settings: site.Settings{ImageBaseURL: "https://cdn.example.com/i"}}, nil, "https://cdn.example.com/i/", "https://pics.example.com/image/"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h := newTestHost(t, tc.cfg)
@@ -420,8 +431,8 @@ func TestURLUploads(t *testing.T) {
 		"rebind.test":   "10.0.0.7",
 	}
 	var dialed []string
-	f := &Fetcher{
-		Allow: func(ip netip.Addr) bool { return ip == netip.MustParseAddr("127.0.0.2") || IsPublicAddr(ip) },
+	f := &fetch.Fetcher{
+		Allow: func(ip netip.Addr) bool { return ip == netip.MustParseAddr("127.0.0.2") || fetch.IsPublicAddr(ip) },
 		Lookup: func(ctx context.Context, host string) ([]netip.Addr, error) {
 			if ip, err := netip.ParseAddr(host); err == nil {
 				return []netip.Addr{ip}, nil
@@ -435,14 +446,14 @@ func TestURLUploads(t *testing.T) {
 	}
 	u := func(host, path string) string { return fmt.Sprintf("http://%s:%d%s", host, port, path) }
 
-	off := newTestHost(t, Config{Fetcher: f})
+	off := newTestHostDeps(t, Config{}, Deps{Fetcher: f})
 	if _, doc, raw := off.post(t, map[string]string{"source": u("img.test", "/pic.png")}, "", nil, nil); doc["error"] == nil {
 		t.Fatalf("URL upload while disabled: %s", raw)
 	} else if msg, code := errorOf(t, doc, raw); msg != "URL uploading is forbidden" || code != 403 {
 		t.Errorf("disabled: %q %v", msg, code)
 	}
 
-	h := newTestHost(t, Config{URLUploads: true, Fetcher: f, MaxUpload: 200_000})
+	h := newTestHostDeps(t, Config{Settings: site.Settings{URLUploads: true, MaxUpload: 200_000}}, Deps{Fetcher: f})
 	status, doc, raw := h.post(t, map[string]string{"source": u("img.test", "/pic.png")}, "", nil, nil)
 	if status != 200 {
 		t.Fatalf("public URL: %d %s", status, raw)
@@ -483,7 +494,7 @@ func TestURLUploads(t *testing.T) {
 
 	// The production dialer refuses loopback in its Control hook, before
 	// any connection is made.
-	prod := newTestHost(t, Config{URLUploads: true})
+	prod := newTestHost(t, Config{Settings: site.Settings{URLUploads: true}})
 	_, doc, raw = prod.post(t, map[string]string{"source": fmt.Sprintf("http://localhost:%d/pic.png", port)}, "", nil, nil)
 	if msg, _ := errorOf(t, doc, raw); msg != "Unsupported non-public IP address for upload" {
 		t.Errorf("production fetcher to localhost: %q", msg)
@@ -493,7 +504,7 @@ func TestURLUploads(t *testing.T) {
 // TestAPIAlbumID checks that album_id puts an API upload into one of the
 // key owner's albums, and that another user's album or garbage is ignored.
 func TestAPIAlbumID(t *testing.T) {
-	h := newTestHost(t, Config{Duplicates: DuplicatesAllow})
+	h := newTestHost(t, Config{Settings: site.Settings{Duplicates: ingest.DuplicatesAllow}})
 	owner, err := h.store.UserByName("tester")
 	if err != nil {
 		t.Fatal(err)

@@ -29,24 +29,24 @@ type embedImage struct {
 // embedImageOf describes img for the embed codes; withDelete adds its
 // delete link (owners only: the link deletes without a login).
 func (s *Server) embedImageOf(r *http.Request, img store.Image, withDelete bool) embedImage {
-	u := s.urlsFor(r, img)
+	u := s.site.Links(r, img)
 	e := embedImage{
 		ID:            s.store.EncodeID(img.ID),
 		Title:         img.Title,
 		Filename:      path.Base(img.File(store.Full)),
-		Viewer:        u.viewer,
-		URL:           u.full,
-		Medium:        u.medium,
-		Thumb:         u.thumb,
+		Viewer:        u.Viewer,
+		URL:           u.Full,
+		Medium:        u.Medium,
+		Thumb:         u.Thumb,
 		ThumbFilename: path.Base(img.File(store.Thumb)),
 		Width:         img.Width,
 		Height:        img.Height,
 	}
-	if u.medium != "" {
+	if u.Medium != "" {
 		e.MediumFilename = path.Base(img.File(store.Medium))
 	}
 	if withDelete {
-		e.Delete = u.delete
+		e.Delete = u.Delete
 	}
 	return e
 }

@@ -26,7 +26,7 @@ func BenchmarkServeImage(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer st.Close()
-	srv, err := New(Config{}, st, os.DirFS("../ui"), quiet)
+	srv, err := New(Config{}, Deps{Store: st, UI: os.DirFS("../ui"), Log: quiet})
 	if err != nil {
 		b.Fatal(err)
 	}

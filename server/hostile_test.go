@@ -33,6 +33,8 @@ import (
 	"testing"
 	"time"
 
+	"picbed/ingest"
+	"picbed/server/site"
 	"picbed/store"
 )
 
@@ -180,7 +182,7 @@ func (h *testHost) assertOneNewImage(t *testing.T, before hostileState) store.Im
 // ratelimit_test.go, and here would only cap the number of cases per host.
 func newHostileHost(t *testing.T, cfg Config) *testHost {
 	t.Helper()
-	cfg.FloodLimits = &FloodLimits{}
+	cfg.Site.FloodLimits = &site.FloodLimits{}
 	return newTestHost(t, cfg)
 }
 
@@ -430,8 +432,8 @@ func allocated(fn func()) uint64 {
 	return after.TotalAlloc - before.TotalAlloc
 }
 
-// fetch GETs u and returns the answer and its body.
-func fetch(t *testing.T, u string) (*http.Response, []byte) {
+// httpGet GETs u and returns the answer and its body.
+func httpGet(t *testing.T, u string) (*http.Response, []byte) {
 	t.Helper()
 	resp, err := http.Get(u)
 	if err != nil {
@@ -478,7 +480,7 @@ func TestPolyglotsAreStoredAsImages(t *testing.T) {
 				t.Errorf("stored as %v %v, want %s %s", img["extension"], img["mime"], tc.ext, tc.mime)
 			}
 			rec := h.assertOneNewImage(t, before)
-			resp, body := fetch(t, img["url"].(string))
+			resp, body := httpGet(t, img["url"].(string))
 			for k, want := range map[string]string{
 				"Content-Type":            tc.mime,
 				"X-Content-Type-Options":  "nosniff",
@@ -562,7 +564,7 @@ func (h *testHost) postNamed(t *testing.T, filename string, data []byte, fields 
 // viewerPage fetches the viewer page of an answer's image.
 func viewerPage(t *testing.T, img map[string]any) string {
 	t.Helper()
-	resp, body := fetch(t, img["url_viewer"].(string))
+	resp, body := httpGet(t, img["url_viewer"].(string))
 	if resp.StatusCode != 200 {
 		t.Fatalf("viewer %s: %s", img["url_viewer"], resp.Status)
 	}
@@ -574,7 +576,7 @@ func viewerPage(t *testing.T, img map[string]any) string {
 // else, original_filename is valid JSON of the name picbed kept, and the
 // viewer page shows the title escaped.
 func TestHostileFileNames(t *testing.T) {
-	h := newHostileHost(t, Config{Duplicates: DuplicatesAllow})
+	h := newHostileHost(t, Config{Settings: site.Settings{Duplicates: ingest.DuplicatesAllow}})
 	long := strings.Repeat("a", 10_000) + ".png"
 	for _, tc := range []struct {
 		name, filename string
@@ -594,7 +596,7 @@ func TestHostileFileNames(t *testing.T) {
 		{"an RTL override cannot fake the extension", "invoice\u202egnp.exe.png", "invoicegnp.exe", "invoice\u202egnp.exe.png", "invoicegnp.exe"},
 		{"a percent-encoded RTL override cannot fake the extension", "*=UTF-8''invoice%E2%80%AEgnp.exe.png", "invoicegnp.exe", "invoice\u202egnp.exe.png", "invoicegnp.exe"},
 		{"markup in the name is escaped everywhere", `"><img src=x onerror=alert(1)>.png`, "img-srcx-onerroralert1", `"><img src=x onerror=alert(1)>.png`, `"><img src=x onerror=alert(1)>`},
-		{"a 10 kB name is capped", long, strings.Repeat("a", store.MaxNameBytes), long, strings.Repeat("a", maxTitleRunes)},
+		{"a 10 kB name is capped", long, strings.Repeat("a", store.MaxNameBytes), long, strings.Repeat("a", ingest.MaxTitleRunes)},
 		{"reserved Windows name CON", "CON", "CON", "CON.png", "CON"},
 		{"reserved Windows name NUL.png", "NUL.png", "NUL", "NUL.png", "NUL"},
 		{"reserved Windows name aux.jpg", "aux.jpg", "aux", "aux.jpg", "aux"},
@@ -638,7 +640,7 @@ func TestHostileFileNames(t *testing.T) {
 // TestHostileTextFields: markup and invalid UTF-8 in title and description
 // are stored as text and escaped in JSON, the viewer page and its og: tags.
 func TestHostileTextFields(t *testing.T) {
-	h := newHostileHost(t, Config{Duplicates: DuplicatesAllow})
+	h := newHostileHost(t, Config{Settings: site.Settings{Duplicates: ingest.DuplicatesAllow}})
 	for _, tc := range []struct {
 		name, title, description string
 		wantTitle, wantDesc      string
@@ -695,7 +697,7 @@ func htmlAttr(s string) string {
 // TestHostileSourceFields: broken base64 and base64 by GET get Chevereto's
 // errors; nothing is stored.
 func TestHostileSourceFields(t *testing.T) {
-	h := newHostileHost(t, Config{MaxUpload: 1_000_000})
+	h := newHostileHost(t, Config{Settings: site.Settings{MaxUpload: 1_000_000}})
 	good := base64.StdEncoding.EncodeToString(readTestdata(t, "small.png"))
 	for _, tc := range []struct {
 		name    string
@@ -724,7 +726,7 @@ func TestHostileSourceFields(t *testing.T) {
 			return s, raw
 		}, "Can't get target upload source info", 310},
 		{"base64 by GET", func(t *testing.T) (int, []byte) {
-			resp, raw := fetch(t, h.http.URL+"/api/1/upload?key="+h.key+"&source="+url.QueryEscape(good))
+			resp, raw := httpGet(t, h.http.URL+"/api/1/upload?key="+h.key+"&source="+url.QueryEscape(good))
 			return resp.StatusCode, raw
 		}, "Upload using base64 source must be done using POST method.", 130},
 		{"a source of white space only", func(t *testing.T) (int, []byte) {
@@ -772,18 +774,18 @@ func TestOutOfRangeParameters(t *testing.T) {
 		{"expiration garbage is ignored", map[string]string{"expiration": "tomorrow"}, wantExpiry(0)},
 		{"negative expiration is ignored", map[string]string{"expiration": "-60"}, wantExpiry(0)},
 		{"ISO duration with a negative part is ignored", map[string]string{"expiration": "P-1D"}, wantExpiry(0)},
-		{"expiration of 1 second is clamped to 5 minutes", map[string]string{"expiration": "1"}, wantExpiry(minExpiry)},
-		{"huge seconds are clamped to a year", map[string]string{"expiration": "999999999999999999999"}, wantExpiry(maxExpiry)},
-		{"int64 seconds are clamped to a year", map[string]string{"expiration": "9223372036854775807"}, wantExpiry(maxExpiry)},
-		{"ISO duration of many years is clamped to a year", map[string]string{"expiration": "P999999999Y"}, wantExpiry(maxExpiry)},
+		{"expiration of 1 second is clamped to 5 minutes", map[string]string{"expiration": "1"}, wantExpiry(ingest.MinExpiry)},
+		{"huge seconds are clamped to a year", map[string]string{"expiration": "999999999999999999999"}, wantExpiry(ingest.MaxExpiry)},
+		{"int64 seconds are clamped to a year", map[string]string{"expiration": "9223372036854775807"}, wantExpiry(ingest.MaxExpiry)},
+		{"ISO duration of many years is clamped to a year", map[string]string{"expiration": "P999999999Y"}, wantExpiry(ingest.MaxExpiry)},
 		{"ISO duration with a 10-digit number is ignored", map[string]string{"expiration": "P9999999999D"}, wantExpiry(0)},
 		{"5000 tags are cut to 20", map[string]string{"tags": manyTags}, func(t *testing.T, _ map[string]any, rec store.Image) {
-			if len(rec.Tags) != maxTags {
+			if len(rec.Tags) != ingest.MaxTags {
 				t.Errorf("%d tags stored", len(rec.Tags))
 			}
 		}},
 		{"a 1000-character tag is cut to 64", map[string]string{"tags": strings.Repeat("x", 1000)}, func(t *testing.T, _ map[string]any, rec store.Image) {
-			if len(rec.Tags) != 1 || len(rec.Tags[0]) != maxTagRunes {
+			if len(rec.Tags) != 1 || len(rec.Tags[0]) != ingest.MaxTagRunes {
 				t.Errorf("tags %q", rec.Tags)
 			}
 		}},
@@ -793,7 +795,7 @@ func TestOutOfRangeParameters(t *testing.T) {
 			}
 		}},
 		{"a 60k-character description is cut to 10000", map[string]string{"description": strings.Repeat("d", 60_000)}, func(t *testing.T, img map[string]any, _ store.Image) {
-			if n := len(img["description"].(string)); n != maxDescriptionRunes {
+			if n := len(img["description"].(string)); n != ingest.MaxDescriptionRunes {
 				t.Errorf("description of %d bytes", n)
 			}
 		}},
@@ -954,7 +956,7 @@ func streamPost(t *testing.T, addr, path string, header http.Header, length int6
 func TestHugeBodiesAreRefusedWhileStreaming(t *testing.T) {
 	const limit = 1_000_000
 	const huge = 200_000_000
-	h := newHostileHost(t, Config{MaxUpload: limit})
+	h := newHostileHost(t, Config{Settings: site.Settings{MaxUpload: limit}})
 	addr := strings.TrimPrefix(h.http.URL, "http://")
 	bd := "huge-boundary-0123456789"
 	mp := http.Header{"Content-Type": {"multipart/form-data; boundary=" + bd}}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"picbed/server/site"
 	"picbed/store"
 )
 
@@ -28,7 +29,7 @@ type pageData struct {
 	Script  string // the page's ES module under ui/static, if any
 
 	V    *visitor
-	Conf *siteSettings
+	Conf *site.Settings
 	CSRF string
 	Lang string
 
@@ -47,7 +48,7 @@ func (p pageData) Asset(name string) string { return p.srv.assets.url(name) }
 // Time renders t as a <time> element; the page script rewrites its text in
 // the browser's time zone and language, the server's text is the fallback.
 func (p pageData) Time(t time.Time) template.HTML {
-	t = t.In(p.srv.cfg.Location)
+	t = t.In(p.srv.site.Location())
 	return template.HTML(`<time datetime="` + t.Format(time.RFC3339) + `">` +
 		template.HTMLEscapeString(t.Format("2006-01-02 15:04 MST")) + `</time>`)
 }
@@ -78,7 +79,7 @@ type viewerImage struct {
 // or style, images only from this host and the image host, no framing.
 func (s *Server) setPageHeaders(w http.ResponseWriter, r *http.Request) {
 	imgSrc := "'self' data: blob:"
-	if u, err := url.Parse(s.imageBaseURL(r)); err == nil && u.Host != "" {
+	if u, err := url.Parse(s.site.ImageBaseURL(r)); err == nil && u.Host != "" {
 		imgSrc += " " + u.Scheme + "://" + u.Host
 	}
 	h := w.Header()
@@ -94,7 +95,7 @@ func (s *Server) render(c echo.Context, status int, name string, data pageData) 
 	var buf bytes.Buffer
 	v := visitorOf(c)
 	data.srv, data.V, data.Lang = s, v, v.Lang
-	data.Conf = s.site()
+	data.Conf = s.site.Settings()
 	data.Site = data.Conf.SiteName
 	data.CSRF = s.csrfToken(v)
 	if err := s.pages.ExecuteTemplate(&buf, name, data); err != nil {
@@ -190,22 +191,22 @@ func (s *Server) lookupImage(idStr string) (store.Image, string, error) {
 }
 
 func (s *Server) viewerData(r *http.Request, img store.Image) *viewerImage {
-	u := s.urlsFor(r, img)
+	u := s.site.Links(r, img)
 	v := &viewerImage{
 		Title:       img.Title,
 		Description: img.Description,
-		URL:         u.full,
-		DisplayURL:  u.full,
-		ThumbURL:    u.thumb,
-		ViewerURL:   u.viewer,
+		URL:         u.Full,
+		DisplayURL:  u.Full,
+		ThumbURL:    u.Thumb,
+		ViewerURL:   u.Viewer,
 		Width:       img.Width,
 		Height:      img.Height,
 		MIME:        img.MIME,
-		Size:        sizeFormatted(img.Size),
-		Date:        img.Date.In(s.cfg.Location),
+		Size:        site.SizeFormatted(img.Size),
+		Date:        img.Date.In(s.site.Location()),
 	}
-	if u.medium != "" {
-		v.DisplayURL, v.HasMedium = u.medium, true
+	if u.Medium != "" {
+		v.DisplayURL, v.HasMedium = u.Medium, true
 	}
 	return v
 }

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/netip"
+	"picbed/ingest"
+	"picbed/server/site"
 	"strconv"
 	"sync"
 	"testing"
@@ -50,119 +52,10 @@ func (h *testHost) imageCount(t *testing.T) int {
 	return len(imgs)
 }
 
-func TestParseFloodLimits(t *testing.T) {
-	for _, tc := range []struct {
-		in   string
-		want FloodLimits
-		ok   bool
-	}{
-		{"50,500,1000,5000,10000", DefaultFloodLimits, true},
-		{" 1, 0 ,0,0, 2 ", FloodLimits{1, 0, 0, 0, 2}, true},
-		{"off", FloodLimits{}, true},
-		{"OFF", FloodLimits{}, true},
-		{"0,0,0,0,0", FloodLimits{}, true},
-		{"", FloodLimits{}, false},
-		{"50,500", FloodLimits{}, false},
-		{"50,500,1000,5000,10000,1", FloodLimits{}, false},
-		{"-1,0,0,0,0", FloodLimits{}, false},
-		{"x,0,0,0,0", FloodLimits{}, false},
-		{"70000,0,0,0,0", FloodLimits{}, false},
-	} {
-		got, err := ParseFloodLimits(tc.in)
-		if (err == nil) != tc.ok || got != tc.want {
-			t.Errorf("ParseFloodLimits(%q) = %v, %v; want %v ok=%v", tc.in, got, err, tc.want, tc.ok)
-		}
-		if tc.ok {
-			if again, err := ParseFloodLimits(got.String()); err != nil || again != got {
-				t.Errorf("%v does not survive String: %q", got, got.String())
-			}
-		}
-	}
-}
-
-func TestLimitKey(t *testing.T) {
-	for in, want := range map[string]string{
-		"192.0.2.7":                "192.0.2.7",
-		"::ffff:192.0.2.7":         "192.0.2.7",
-		"2001:db8:1:2:aaaa::1":     "2001:db8:1:2::/64",
-		"2001:db8:1:2:ffff::9%eth": "2001:db8:1:2::/64",
-		"2001:db8:1:3::1":          "2001:db8:1:3::/64",
-		"not an address":           "not an address",
-	} {
-		if got := limitKey(in); got != want {
-			t.Errorf("limitKey(%q) = %q, want %q", in, got, want)
-		}
-	}
-}
-
-func TestFloodWindowsSlide(t *testing.T) {
-	clock := newFakeClock()
-	f := newFloodLimiter(FloodLimits{3, 5, 0, 0, 0})
-	for i := 0; i < 3; i++ {
-		if err := f.take("192.0.2.1", clock.Now()); err != nil {
-			t.Fatalf("upload %d: %v", i+1, err)
-		}
-		clock.Add(10 * time.Second)
-	}
-	if err := f.take("192.0.2.1", clock.Now()); err == nil || err.Message != "Flooding detected. You can only upload 3 images per minute" {
-		t.Fatalf("4th upload within a minute: %v", err)
-	}
-	if err := f.take("192.0.2.2", clock.Now()); err != nil {
-		t.Errorf("another address is limited too: %v", err)
-	}
-	// 61 s after the first upload it has left the minute window.
-	clock.Add(31 * time.Second)
-	if err := f.take("192.0.2.1", clock.Now()); err != nil {
-		t.Fatalf("a minute later: %v", err)
-	}
-	// A failed upload gives its count back.
-	at := clock.Now()
-	clock.Add(time.Minute)
-	if err := f.take("192.0.2.1", at.Add(time.Minute)); err != nil {
-		t.Fatalf("5th upload: %v", err)
-	}
-	f.undo("192.0.2.1", at.Add(time.Minute))
-	if err := f.take("192.0.2.1", clock.Now()); err != nil {
-		t.Fatalf("after an undo: %v", err)
-	}
-	if err := f.take("192.0.2.1", clock.Now()); err == nil || err.Message != "Flooding detected. You can only upload 5 images per hour" {
-		t.Fatalf("6th upload within an hour: %v", err)
-	}
-	clock.Add(time.Hour)
-	if err := f.take("192.0.2.1", clock.Now()); err != nil {
-		t.Fatalf("an hour later: %v", err)
-	}
-}
-
-func TestLimitersForgetBeyondTheirCap(t *testing.T) {
-	now := time.Now()
-	f := newFloodLimiter(FloodLimits{1, 0, 0, 0, 0})
-	k := newKeyFailures(1, time.Minute)
-	for i := 0; i < maxTrackedIPs+100; i++ {
-		ip := netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)}).String()
-		f.take(ip, now)
-		k.fail(ip, now)
-	}
-	if f.ips.len() != maxTrackedIPs || k.ips.len() != maxTrackedIPs {
-		t.Errorf("tracking %d and %d addresses, want at most %d", f.ips.len(), k.ips.len(), maxTrackedIPs)
-	}
-	// The newest are still limited, the oldest forgotten.
-	if f.take("10.0.39.115", now) == nil { // i = maxTrackedIPs+99
-		t.Error("newest address forgotten")
-	}
-	if f.take("10.0.0.0", now) != nil {
-		t.Error("oldest address still tracked")
-	}
-}
-
 func TestFloodLimitsOnTheAPI(t *testing.T) {
 	png := readTestdata(t, "small.png")
 	clock := newFakeClock()
-	h := newTestHost(t, Config{
-		FloodLimits:    &FloodLimits{3, 0, 0, 0, 0},
-		Duplicates:     DuplicatesAllow,
-		TrustedProxies: viaLoopbackProxy,
-	})
+	h := newTestHost(t, Config{Site: site.Config{FloodLimits: &site.FloodLimits{3, 0, 0, 0, 0}, TrustedProxies: viaLoopbackProxy}, Settings: site.Settings{Duplicates: ingest.DuplicatesAllow}})
 	h.srv.now = clock.Now
 
 	// Failed uploads do not count.
@@ -224,7 +117,7 @@ func TestFloodLimitsOnTheAPI(t *testing.T) {
 // limit: exactly the limit succeed.
 func TestFloodLimitHoldsUnderConcurrency(t *testing.T) {
 	png := readTestdata(t, "small.png")
-	h := newTestHost(t, Config{FloodLimits: &FloodLimits{0, 4, 0, 0, 0}, Duplicates: DuplicatesAllow})
+	h := newTestHost(t, Config{Site: site.Config{FloodLimits: &site.FloodLimits{0, 4, 0, 0, 0}}, Settings: site.Settings{Duplicates: ingest.DuplicatesAllow}})
 	var wg sync.WaitGroup
 	statuses := make(chan int, 12)
 	for i := 0; i < 12; i++ {
@@ -252,14 +145,14 @@ func TestDefaultFloodLimitAndOff(t *testing.T) {
 	png := readTestdata(t, "small.png")
 	for _, tc := range []struct {
 		name   string
-		limits *FloodLimits
+		limits *site.FloodLimits
 		want   string
 	}{
 		{"default is 50 per minute", nil, "Flooding detected. You can only upload 50 images per minute"},
-		{"off", &FloodLimits{}, ""},
+		{"off", &site.FloodLimits{}, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			h := newTestHost(t, Config{FloodLimits: tc.limits, Duplicates: DuplicatesAllow})
+			h := newTestHost(t, Config{Site: site.Config{FloodLimits: tc.limits}, Settings: site.Settings{Duplicates: ingest.DuplicatesAllow}})
 			for i := 0; i < 50; i++ {
 				if status, _, raw := h.post(t, nil, "a.png", png, nil); status != 200 {
 					t.Fatalf("upload %d: %d %s", i+1, status, raw)
@@ -282,7 +175,7 @@ func TestDefaultFloodLimitAndOff(t *testing.T) {
 func TestFailedKeysBlockTheAddress(t *testing.T) {
 	png := readTestdata(t, "small.png")
 	clock := newFakeClock()
-	h := newTestHost(t, Config{TrustedProxies: viaLoopbackProxy, FloodLimits: &FloodLimits{}})
+	h := newTestHost(t, Config{Site: site.Config{TrustedProxies: viaLoopbackProxy, FloodLimits: &site.FloodLimits{}}})
 	h.srv.now = clock.Now
 	wrong := "pb_" + "0123456789012345678901234567890123456789"
 	withKey := func(ip, key string) http.Header {
@@ -291,16 +184,16 @@ func TestFailedKeysBlockTheAddress(t *testing.T) {
 		return hdr
 	}
 	// Requests without a key are no guesses: they never count.
-	for i := 0; i < 2*DefaultMaxKeyFailures; i++ {
+	for i := 0; i < 2*site.DefaultMaxKeyFailures; i++ {
 		h.post(t, map[string]string{"key": ""}, "a.png", png, from("192.0.2.1"))
 	}
-	for i := 0; i < DefaultMaxKeyFailures; i++ {
+	for i := 0; i < site.DefaultMaxKeyFailures; i++ {
 		status, doc, raw := h.post(t, nil, "a.png", png, withKey("192.0.2.1", wrong))
 		if msg, _ := errorOf(t, doc, raw); status != 400 || msg != "Invalid API v1 key." {
 			t.Fatalf("wrong key %d: %d %s", i+1, status, raw)
 		}
 		// A right key between the wrong ones is not slowed down.
-		if i == DefaultMaxKeyFailures-2 {
+		if i == site.DefaultMaxKeyFailures-2 {
 			if status, _, raw := h.post(t, nil, "a.png", png, withKey("192.0.2.1", h.key)); status != 200 {
 				t.Fatalf("right key before the limit: %d %s", status, raw)
 			}
@@ -323,7 +216,7 @@ func TestFailedKeysBlockTheAddress(t *testing.T) {
 		if resp.StatusCode != 400 || string(buf[:n]) != want {
 			t.Errorf("blocked address: %d %s", resp.StatusCode, buf[:n])
 		}
-		if ra, err := strconv.Atoi(resp.Header.Get("Retry-After")); err != nil || ra < 1 || ra > int(DefaultKeyFailureWindow/time.Second) {
+		if ra, err := strconv.Atoi(resp.Header.Get("Retry-After")); err != nil || ra < 1 || ra > int(site.DefaultKeyFailureWindow/time.Second) {
 			t.Errorf("Retry-After %q", resp.Header.Get("Retry-After"))
 		}
 	}
@@ -334,14 +227,14 @@ func TestFailedKeysBlockTheAddress(t *testing.T) {
 	// Once the first failure is older than the window, the address is let
 	// in again; one more failure blocks it again (the other nine are still
 	// in the window).
-	clock.Add(DefaultKeyFailureWindow - DefaultMaxKeyFailures*time.Second + time.Second/2)
+	clock.Add(site.DefaultKeyFailureWindow - site.DefaultMaxKeyFailures*time.Second + time.Second/2)
 	if status, _, raw := h.post(t, nil, "a.png", png, withKey("192.0.2.1", h.key)); status != 200 {
 		t.Errorf("after the window: %d %s", status, raw)
 	}
 	h.post(t, nil, "a.png", png, withKey("192.0.2.1", wrong))
 	if status, doc, raw := h.post(t, nil, "a.png", png, withKey("192.0.2.1", h.key)); status != 400 {
 		t.Errorf("one more failure: %d %s", status, raw)
-	} else if msg, _ := errorOf(t, doc, raw); msg != errKeyFailures.Message {
+	} else if msg, _ := errorOf(t, doc, raw); msg != "Too many failed API key attempts. Try again later." {
 		t.Errorf("one more failure: %q", msg)
 	}
 }

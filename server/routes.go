@@ -33,9 +33,9 @@ func (s *Server) routes() *echo.Echo {
 
 	// Anyone: the Chevereto API v1 authenticates each request by its key.
 	// Both path forms answer directly: a redirect would lose a POST body.
-	// No cookies, no CSRF token (spec section 8).
+	// No cookies, no CSRF token: the key is the credential.
 	for _, p := range []string{"/api/:version/:action", "/api/:version/:action/"} {
-		e.Match([]string{http.MethodGet, http.MethodPost}, p, s.handleAPIUpload)
+		e.Match([]string{http.MethodGet, http.MethodPost}, p, s.chevereto.HandleUpload)
 	}
 	getHead := []string{http.MethodGet, http.MethodHead}
 	// Pages, scripts and styles are compressed for browsers that ask; API
@@ -117,11 +117,11 @@ func (s *Server) routes() *echo.Echo {
 // X-Forwarded-For entry a configured proxy vouches for. Echo would trust any
 // private address by default; picbed trusts only the configured prefixes.
 func (s *Server) ipExtractor() echo.IPExtractor {
-	if len(s.cfg.TrustedProxies) == 0 {
+	if len(s.cfg.Site.TrustedProxies) == 0 {
 		return echo.ExtractIPDirect()
 	}
 	opts := []echo.TrustOption{echo.TrustLoopback(false), echo.TrustLinkLocal(false), echo.TrustPrivateNet(false)}
-	for _, p := range s.cfg.TrustedProxies {
+	for _, p := range s.cfg.Site.TrustedProxies {
 		opts = append(opts, echo.TrustIPRange(&net.IPNet{
 			IP:   net.IP(p.Masked().Addr().AsSlice()),
 			Mask: net.CIDRMask(p.Bits(), p.Addr().BitLen()),

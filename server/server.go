@@ -1,8 +1,12 @@
-// Package server is picbed's HTTP layer: the Chevereto API v1 dialect, the
-// image file fast path, the viewer and delete pages, and the local control
-// socket used by the command line while a server runs. It parses requests,
-// calls imaging and store, and renders each dialect's answers; it holds no
-// database transactions and decodes no images itself.
+// Package server is picbed's HTTP side. This package holds the routes table
+// (routes.go: every path of the site, grouped by who may call it), the web
+// app's pages and its session handling, and the background jobs; the doors
+// and rooms it mounts live in packages of their own: the Chevereto API
+// (api/chevereto), what every door shares (site), the URL fetcher (fetch)
+// and the image files. A handler parses and authorizes a request, hands an
+// upload to site and ingest, reads and changes records through store, and
+// renders its dialect's answer; it holds no database transaction and
+// decodes no image.
 package server
 
 import (
@@ -14,7 +18,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/netip"
 	"runtime"
 	"strings"
 	"sync/atomic"
@@ -22,98 +25,62 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"picbed/imaging"
+	"picbed/ingest"
+	"picbed/server/api/chevereto"
+	"picbed/server/fetch"
+	"picbed/server/site"
 	"picbed/store"
 )
 
-// DuplicatePolicy says what an upload of bytes the same owner already
-// uploaded does.
-type DuplicatePolicy string
-
-// The duplicate policies of the compat profile.
+// Limits of the HTTP server.
 const (
-	DuplicatesReuse  DuplicatePolicy = "reuse"  // answer with the stored image, HTTP 200
-	DuplicatesReject DuplicatePolicy = "reject" // Chevereto's "Duplicated upload" (101)
-	DuplicatesAllow  DuplicatePolicy = "allow"  // store another copy
-)
-
-// Default limits. Each is a configuration default, overridable by flags.
-const (
-	// DefaultMaxUpload is Chevereto V3's installer default of 25 MB (decimal).
-	DefaultMaxUpload = 25_000_000
-	// maxFieldBytes bounds every form field but the upload itself: titles,
-	// descriptions and keys are far shorter.
-	maxFieldBytes = 64 << 10
-	// maxFormParts bounds the number of multipart parts or form fields in one
-	// request; the API has about a dozen parameters.
-	maxFormParts = 64
 	// readHeaderTimeout bounds slow request headers (slowloris).
 	readHeaderTimeout = 10 * time.Second
 	// idleTimeout closes idle keep-alive connections.
 	idleTimeout = 120 * time.Second
-	// uploadReadTimeout bounds a whole request body: 25 MB at 100 kB/s.
-	uploadReadTimeout = 5 * time.Minute
 )
 
 // Config is the server's configuration, validated by the caller.
 type Config struct {
-	// BaseURL is the public site URL without a trailing slash. Empty means
-	// derived from each request.
-	BaseURL string
-	// ImageBaseURL is where image files are served, e.g. a CDN. Empty means
-	// BaseURL + "/images".
-	ImageBaseURL string
-	// TrustedProxies are the peers whose X-Forwarded-For, -Proto and -Host
-	// headers are believed.
-	TrustedProxies []netip.Prefix
-	// MaxUpload is the largest accepted image in bytes.
-	MaxUpload int64
-	// MaxPixels is the pixel budget checked before any decode.
-	MaxPixels int
-	// EXIF is the EXIF policy for stored JPEGs.
-	EXIF imaging.EXIFPolicy
-	// Duplicates is the duplicate upload policy.
-	Duplicates DuplicatePolicy
-	// URLUploads allows `source` to be an http(s) URL fetched by the server.
-	URLUploads bool
-	// Location is the site time zone for `date`. Nil means time.Local.
-	Location *time.Location
+	// Site is the configuration shared by every door (URLs, proxies,
+	// limits).
+	Site site.Config
+	// Settings are the values of the settings page until an admin saves
+	// it (the command line's ⚙ flags); once saved, the saved ones win.
+	Settings site.Settings
 	// DecodeWorkers bounds concurrent image decodes. 0 means the CPU count.
 	DecodeWorkers int
-	// UploadStallTimeout cuts an upload body that delivers less than
-	// MinBodyProgress bytes within this long (slow-body clients); 0 means
-	// no guard beyond the whole-body limit of 5 minutes.
-	UploadStallTimeout time.Duration
-	// Fetcher fetches URL sources; nil means a fetcher that only dials public
-	// addresses. Tests replace it to reach loopback.
-	Fetcher *Fetcher
-	// FloodLimits are the per-address upload limits per minute, hour, day,
-	// week and month (spec 3.3); nil means DefaultFloodLimits, a zero
-	// FloodLimits no limits. Admins are exempt.
-	FloodLimits *FloodLimits
-	// MaxKeyFailures wrong API keys within KeyFailureWindow from one
-	// address block its API requests; 0 means DefaultMaxKeyFailures (in
-	// DefaultKeyFailureWindow), negative means never block.
-	MaxKeyFailures   int
-	KeyFailureWindow time.Duration
+}
+
+// Deps are what a Server works with.
+type Deps struct {
+	Store *store.Store
+	// UI holds the embedded templates and static assets (the ui/ folder).
+	UI fs.FS
+	// Log receives the request and background logs; nil means
+	// slog.Default().
+	Log *slog.Logger
+	// Fetcher downloads URL sources; nil means one that dials public
+	// addresses only (fetch.Fetcher's defaults).
+	Fetcher *fetch.Fetcher
 }
 
 // Server serves picbed over HTTP.
 type Server struct {
-	cfg    Config
-	store  *store.Store
-	log    *slog.Logger
-	echo   *echo.Echo
-	files  http.Handler
-	pages  *template.Template
-	decode chan struct{}
-	fetch  *Fetcher
-	now    func() time.Time
+	cfg   Config
+	store *store.Store
+	log   *slog.Logger
+	echo  *echo.Echo
+	files http.Handler
+	pages *template.Template
+	// now is the clock of every part (site limits, ingest dates, pages);
+	// tests replace it.
+	now func() time.Time
 
-	keyFails *keyFailures
-	flood    *floodLimiter
+	site      *site.Site
+	ingest    *ingest.Ingester
+	chevereto *chevereto.API
 
-	settings atomic.Pointer[siteSettings]
 	secret   []byte // HMAC key of CSRF tokens and guest ids (store.Secret)
 	i18n     *catalog
 	assets   *assetTree
@@ -121,71 +88,46 @@ type Server struct {
 	logins   *loginLimiter
 }
 
-// New returns a server over st. ui holds the embedded templates and static
-// assets (the ui/ folder).
-func New(cfg Config, st *store.Store, ui fs.FS, log *slog.Logger) (*Server, error) {
-	if cfg.MaxUpload <= 0 {
-		cfg.MaxUpload = DefaultMaxUpload
-	}
-	if cfg.MaxPixels <= 0 {
-		cfg.MaxPixels = imaging.DefaultMaxPixels
-	}
-	if cfg.Duplicates == "" {
-		cfg.Duplicates = DuplicatesReuse
-	}
-	if cfg.Location == nil {
-		cfg.Location = time.Local
+// New returns a server over d.Store.
+func New(cfg Config, d Deps) (*Server, error) {
+	st := d.Store
+	log := d.Log
+	if log == nil {
+		log = slog.Default()
 	}
 	if cfg.DecodeWorkers <= 0 {
 		cfg.DecodeWorkers = runtime.NumCPU()
 	}
-	cfg.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
-	cfg.ImageBaseURL = strings.TrimRight(cfg.ImageBaseURL, "/")
-	if log == nil {
-		log = slog.Default()
+	if cfg.Site.Location == nil {
+		cfg.Site.Location = time.Local
 	}
-	pages, err := template.New("").Funcs(template.FuncMap{}).ParseFS(ui, "templates/*.html")
+	pages, err := template.New("").Funcs(template.FuncMap{}).ParseFS(d.UI, "templates/*.html")
 	if err != nil {
 		return nil, fmt.Errorf("server: parse templates: %w", err)
 	}
-	static, err := fs.Sub(ui, "static")
+	static, err := fs.Sub(d.UI, "static")
 	if err != nil {
 		return nil, fmt.Errorf("server: static assets: %w", err)
 	}
 	s := &Server{
-		cfg:    cfg,
-		store:  st,
-		log:    log,
-		pages:  pages,
-		decode: make(chan struct{}, cfg.DecodeWorkers),
-		fetch:  cfg.Fetcher,
-		now:    time.Now,
+		cfg:   cfg,
+		store: st,
+		log:   log,
+		pages: pages,
+		now:   time.Now,
 	}
-	if s.fetch == nil {
-		s.fetch = NewFetcher()
+	clock := func() time.Time { return s.now() }
+	fetcher := d.Fetcher
+	if fetcher == nil {
+		fetcher = &fetch.Fetcher{}
 	}
-	floodLimits := DefaultFloodLimits
-	if cfg.FloodLimits != nil {
-		floodLimits = *cfg.FloodLimits
-	}
-	s.flood = newFloodLimiter(floodLimits)
-	if cfg.MaxKeyFailures == 0 {
-		cfg.MaxKeyFailures = DefaultMaxKeyFailures
-	}
-	if cfg.KeyFailureWindow <= 0 {
-		cfg.KeyFailureWindow = DefaultKeyFailureWindow
-	}
-	s.keyFails = newKeyFailures(cfg.MaxKeyFailures, cfg.KeyFailureWindow)
-	if s.fetch.Allow == nil {
-		s.fetch.Allow = IsPublicAddr
-	}
-	settings, err := loadSettings(st, cfg)
-	if err != nil {
+	s.ingest = ingest.New(st, ingest.Config{DecodeWorkers: cfg.DecodeWorkers, Now: clock})
+	if s.site, err = site.New(cfg.Site, st, s.ingest, fetcher, cfg.Settings, log, clock); err != nil {
 		return nil, err
 	}
-	s.settings.Store(settings)
+	s.chevereto = chevereto.New(s.site)
 	s.secret = st.Secret()
-	if s.i18n, err = loadCatalog(ui); err != nil {
+	if s.i18n, err = loadCatalog(d.UI); err != nil {
 		return nil, err
 	}
 	if s.assets, err = newAssetTree(static); err != nil {
@@ -212,7 +154,7 @@ func (s *Server) HTTPServer() *http.Server {
 	return &http.Server{
 		Handler:           s,
 		ReadHeaderTimeout: readHeaderTimeout,
-		ReadTimeout:       uploadReadTimeout,
+		ReadTimeout:       site.UploadReadTimeout,
 		IdleTimeout:       idleTimeout,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
@@ -253,79 +195,4 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, grace time.Duration
 		return err
 	}
 	return nil
-}
-
-// siteURL is the public base URL for r: the configured one, else the
-// request's scheme and host (forwarded ones only from trusted proxies).
-func (s *Server) siteURL(r *http.Request) string {
-	if s.cfg.BaseURL != "" {
-		return s.cfg.BaseURL
-	}
-	scheme, host := "http", r.Host
-	if r.TLS != nil {
-		scheme = "https"
-	}
-	if s.fromTrustedProxy(r) {
-		if p := firstHeaderValue(r, "X-Forwarded-Proto"); p == "http" || p == "https" {
-			scheme = p
-		}
-		if h := firstHeaderValue(r, "X-Forwarded-Host"); h != "" && validHost(h) {
-			host = h
-		}
-	}
-	if !validHost(host) {
-		host = "localhost"
-	}
-	return scheme + "://" + host
-}
-
-// imageBaseURL is where image files are served for r.
-func (s *Server) imageBaseURL(r *http.Request) string {
-	if b := s.site().ImageBaseURL; b != "" {
-		return b
-	}
-	return s.siteURL(r) + "/images"
-}
-
-func (s *Server) fromTrustedProxy(r *http.Request) bool {
-	if len(s.cfg.TrustedProxies) == 0 {
-		return false
-	}
-	ap, err := netip.ParseAddrPort(r.RemoteAddr)
-	if err != nil {
-		return false
-	}
-	ip := ap.Addr().Unmap()
-	for _, p := range s.cfg.TrustedProxies {
-		if p.Contains(ip) {
-			return true
-		}
-	}
-	return false
-}
-
-func firstHeaderValue(r *http.Request, name string) string {
-	v := r.Header.Get(name)
-	if i := strings.IndexByte(v, ','); i >= 0 {
-		v = v[:i]
-	}
-	return strings.TrimSpace(v)
-}
-
-// validHost accepts host[:port] made of the characters DNS names, IPv4 and
-// bracketed IPv6 literals use, so a forged Host header cannot inject markup
-// or paths into generated URLs.
-func validHost(h string) bool {
-	if h == "" || len(h) > 255 {
-		return false
-	}
-	for _, c := range h {
-		switch {
-		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
-		case c == '.', c == '-', c == ':', c == '[', c == ']', c == '_':
-		default:
-			return false
-		}
-	}
-	return true
 }

@@ -61,7 +61,7 @@ func visitorOf(c echo.Context) *visitor {
 // secureCookies reports whether cookies for r must be Secure: the request
 // came over TLS, directly or through a trusted proxy, or the site URL is https.
 func (s *Server) secureCookies(r *http.Request) bool {
-	return strings.HasPrefix(s.siteURL(r), "https://")
+	return strings.HasPrefix(s.site.SiteURL(r), "https://")
 }
 
 func (s *Server) setCookie(c echo.Context, name, value string, maxAge time.Duration, httpOnly bool) {
@@ -225,7 +225,7 @@ func (s *Server) sameOrigin(r *http.Request) bool {
 	if strings.EqualFold(u.Host, r.Host) {
 		return true
 	}
-	if b, err := url.Parse(s.siteURL(r)); err == nil && strings.EqualFold(u.Host, b.Host) {
+	if b, err := url.Parse(s.site.SiteURL(r)); err == nil && strings.EqualFold(u.Host, b.Host) {
 		return true
 	}
 	return false

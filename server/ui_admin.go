@@ -15,6 +15,8 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"picbed/imaging"
+	"picbed/ingest"
+	"picbed/server/site"
 	"picbed/store"
 )
 
@@ -35,7 +37,7 @@ func expiryKey(d time.Duration) string {
 		return ""
 	}
 	for _, p := range expiryPresets {
-		if pd, _ := parseExpiration(p); pd == d {
+		if pd, _ := ingest.ParseExpiration(p); pd == d {
 			return p
 		}
 	}
@@ -74,15 +76,11 @@ type adminSettingsPage struct {
 	DefaultImageBase string
 }
 
-func formOf(st *siteSettings) settingsForm {
-	exif := "strip"
-	if st.EXIF == imaging.KeepEXIF {
-		exif = "keep"
-	}
+func formOf(st *site.Settings) settingsForm {
 	return settingsForm{
 		SiteName: st.SiteName, GuestUploads: st.GuestUploads, Signups: st.Signups, URLUploads: st.URLUploads,
 		MaxUploadMB: strconv.FormatFloat(float64(st.MaxUpload)/1e6, 'f', -1, 64),
-		EXIF:        exif, Duplicates: string(st.Duplicates),
+		EXIF:        st.EXIF.String(), Duplicates: st.Duplicates.String(),
 		DefaultExpiry: expiryKey(st.DefaultExpiry), ImageBaseURL: st.ImageBaseURL,
 	}
 }
@@ -98,25 +96,25 @@ func (s *Server) renderAdminSettings(c echo.Context, status int, f settingsForm,
 	}
 	d := adminSettingsPage{
 		Form: f, Saved: saved, Done: done,
-		DefaultImageBase: s.siteURL(c.Request()) + "/images",
+		DefaultImageBase: s.site.SiteURL(c.Request()) + "/images",
 		Exifs: []option{
-			opt("strip", "Remove it (the orientation is kept)", f.EXIF),
-			opt("keep", "Keep it", f.EXIF),
+			opt(imaging.StripEXIF.String(), "Remove it (the orientation is kept)", f.EXIF),
+			opt(imaging.KeepEXIF.String(), "Keep it", f.EXIF),
 		},
 		Duplicates: []option{
-			opt(string(DuplicatesReuse), "Answer with the image already stored", f.Duplicates),
-			opt(string(DuplicatesReject), "Refuse the upload", f.Duplicates),
-			opt(string(DuplicatesAllow), "Store another copy", f.Duplicates),
+			opt(ingest.DuplicatesReuse.String(), "Answer with the image already stored", f.Duplicates),
+			opt(ingest.DuplicatesReject.String(), "Refuse the upload", f.Duplicates),
+			opt(ingest.DuplicatesAllow.String(), "Store another copy", f.Duplicates),
 		},
 		Expiries: []option{opt("", "Don't autodelete", f.DefaultExpiry)},
 	}
 	known := f.DefaultExpiry == ""
 	for _, p := range expiryPresets {
-		pd, _ := parseExpiration(p)
+		pd, _ := ingest.ParseExpiration(p)
 		known = known || p == f.DefaultExpiry
 		d.Expiries = append(d.Expiries, option{Value: p, Label: s.expiryLabel(v, pd), Selected: p == f.DefaultExpiry})
 	}
-	if cur, ok := parseExpiration(f.DefaultExpiry); !known && ok {
+	if cur, ok := ingest.ParseExpiration(f.DefaultExpiry); !known && ok {
 		d.Expiries = append(d.Expiries, option{Value: f.DefaultExpiry, Label: s.expiryLabel(v, cur), Selected: true})
 	}
 	return s.render(c, status, "admin.html", pageData{Title: s.t(v, "Site settings"), Nav: "admin", Error: msg, Data: d})
@@ -129,7 +127,7 @@ func (s *Server) handleAdminSettings(c echo.Context) error {
 	if c.QueryParam("done") == "saved" {
 		done = s.t(visitorOf(c), "The settings were saved. They apply from now on, to the pages and to the API.")
 	}
-	return s.renderAdminSettings(c, http.StatusOK, formOf(s.site()), "", done)
+	return s.renderAdminSettings(c, http.StatusOK, formOf(s.site.Settings()), "", done)
 }
 
 // handleAdminSettingsSave checks the form and saves it; the new settings
@@ -152,7 +150,7 @@ func (s *Server) handleAdminSettingsSave(c echo.Context) error {
 	if msg != "" {
 		return s.renderAdminSettings(c, http.StatusBadRequest, f, msg, "")
 	}
-	if err := s.saveSettings(st); err != nil {
+	if err := s.site.SaveSettings(*st); err != nil {
 		if errors.Is(err, store.ErrInvalid) {
 			// The form checks what the store does; this is a rule the
 			// form does not know yet.
@@ -168,8 +166,8 @@ func (s *Server) handleAdminSettingsSave(c echo.Context) error {
 
 // settingsFromForm checks f and returns the settings it describes, or a
 // message for the form saying what is wrong.
-func (s *Server) settingsFromForm(v *visitor, f settingsForm) (*siteSettings, string) {
-	st := &siteSettings{
+func (s *Server) settingsFromForm(v *visitor, f settingsForm) (*site.Settings, string) {
+	st := &site.Settings{
 		SiteName: f.SiteName, GuestUploads: f.GuestUploads, Signups: f.Signups, URLUploads: f.URLUploads,
 	}
 	switch {
@@ -183,25 +181,17 @@ func (s *Server) settingsFromForm(v *visitor, f settingsForm) (*siteSettings, st
 		return nil, s.t(v, "The maximum upload size must be a number of MB from {min} to {max}.", "min", minUploadMB, "max", maxUploadMB)
 	}
 	st.MaxUpload = int64(math.Round(mb * 1e6))
-	switch f.EXIF {
-	case "strip":
-		st.EXIF = imaging.StripEXIF
-	case "keep":
-		st.EXIF = imaging.KeepEXIF
-	default:
+	if st.EXIF, err = imaging.ParseEXIFPolicy(f.EXIF); err != nil {
 		return nil, s.t(v, "Choose what happens to the EXIF data of photos.")
 	}
-	switch p := DuplicatePolicy(f.Duplicates); p {
-	case DuplicatesReuse, DuplicatesReject, DuplicatesAllow:
-		st.Duplicates = p
-	default:
+	if st.Duplicates, err = ingest.ParseDuplicates(f.Duplicates); err != nil {
 		return nil, s.t(v, "Choose what happens to duplicate uploads.")
 	}
 	if f.DefaultExpiry != "" {
 		// The list holds the presets and, when the current default is no
 		// preset, that one too.
-		d, ok := parseExpiration(f.DefaultExpiry)
-		listed := slices.Contains(expiryPresets, f.DefaultExpiry) || f.DefaultExpiry == expiryKey(s.site().DefaultExpiry)
+		d, ok := ingest.ParseExpiration(f.DefaultExpiry)
+		listed := slices.Contains(expiryPresets, f.DefaultExpiry) || f.DefaultExpiry == expiryKey(s.site.Settings().DefaultExpiry)
 		if !ok || !listed {
 			return nil, s.t(v, "Choose a default auto-delete time from the list.")
 		}

@@ -3,6 +3,7 @@ package server
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -11,6 +12,8 @@ import (
 	"time"
 
 	"picbed/imaging"
+	"picbed/ingest"
+	"picbed/server/site"
 	"picbed/store"
 )
 
@@ -71,7 +74,7 @@ func TestAdminRoutesRefuseOthers(t *testing.T) {
 	}
 	unchanged := func(t *testing.T) {
 		t.Helper()
-		if _, saved, _ := h.store.Settings(); saved || h.srv.site().Signups {
+		if _, saved, _ := h.store.Settings(); saved || h.srv.site.Settings().Signups {
 			t.Fatal("settings changed by a refused request")
 		}
 		a, err := h.store.User(adminID)
@@ -133,13 +136,13 @@ func TestAdminRoutesRefuseOthers(t *testing.T) {
 }
 
 func TestAdminSettingsRefusedKeepOldValues(t *testing.T) {
-	h := newTestHost(t, Config{MaxUpload: 5_000_000})
+	h := newTestHost(t, Config{Settings: site.Settings{MaxUpload: 5_000_000}})
 	w := adminClient(t, h)
 	resp, body := w.get("/admin")
 	if resp.StatusCode != 200 || !strings.Contains(body, "Not saved yet") || !strings.Contains(body, `name="max_upload_mb" value="5"`) {
 		t.Fatalf("GET /admin before any save: %d, flags not shown as the values in force", resp.StatusCode)
 	}
-	before := *h.srv.site()
+	before := *h.srv.site.Settings()
 	for _, tc := range []struct {
 		name, field, value, msg string
 	}{
@@ -179,8 +182,8 @@ func TestAdminSettingsRefusedKeepOldValues(t *testing.T) {
 			if _, saved, _ := h.store.Settings(); saved {
 				t.Error("refused settings were saved")
 			}
-			if *h.srv.site() != before {
-				t.Errorf("settings in force changed: %+v", *h.srv.site())
+			if *h.srv.site.Settings() != before {
+				t.Errorf("settings in force changed: %+v", *h.srv.site.Settings())
 			}
 		})
 	}
@@ -212,12 +215,12 @@ func TestAdminSettingsApplyAtOnce(t *testing.T) {
 	if resp.StatusCode != http.StatusSeeOther || location(resp) != "/admin?done=saved" {
 		t.Fatalf("save: %d to %q", resp.StatusCode, location(resp))
 	}
-	want := siteSettings{
+	want := site.Settings{
 		SiteName: "Pics 图床", GuestUploads: true, Signups: true, URLUploads: true, MaxUpload: 100_000,
-		EXIF: imaging.KeepEXIF, Duplicates: DuplicatesReject, DefaultExpiry: 72 * time.Hour,
+		EXIF: imaging.KeepEXIF, Duplicates: ingest.DuplicatesReject, DefaultExpiry: 72 * time.Hour,
 		ImageBaseURL: "https://cdn.example/img",
 	}
-	if got := *h.srv.site(); got != want {
+	if got := *h.srv.site.Settings(); got != want {
 		t.Fatalf("settings in force\n got %+v\nwant %+v", got, want)
 	}
 	if saved, ok, _ := h.store.Settings(); !ok || saved.MaxUpload != 100_000 || saved.Duplicates != "reject" {
@@ -255,9 +258,9 @@ func TestAdminSettingsApplyAtOnce(t *testing.T) {
 	}
 
 	// Saved settings win over the flags at the next start.
-	again, err := loadSettings(h.store, Config{MaxUpload: 9_000_000, URLUploads: false, EXIF: imaging.StripEXIF})
-	if err != nil || *again != want {
-		t.Errorf("settings after a restart with other flags: %+v, %v", again, err)
+	again, err := site.New(site.Config{}, h.store, nil, nil, site.Settings{MaxUpload: 9_000_000, URLUploads: false, EXIF: imaging.StripEXIF}, slog.New(slog.DiscardHandler), time.Now)
+	if err != nil || *again.Settings() != want {
+		t.Errorf("settings after a restart with other flags: %+v, %v", again.Settings(), err)
 	}
 
 	// Turning things off again works the same way.
@@ -273,7 +276,7 @@ func TestAdminSettingsApplyAtOnce(t *testing.T) {
 	} else if msg, _ := errorOf(t, doc, raw); msg != "URL uploading is forbidden" {
 		t.Errorf("URL upload after turning it off: %q", msg)
 	}
-	if h.srv.site().DefaultExpiry != 0 {
+	if h.srv.site.Settings().DefaultExpiry != 0 {
 		t.Error("default auto-delete not back to never")
 	}
 }

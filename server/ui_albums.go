@@ -13,6 +13,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"picbed/server/site"
 	"picbed/store"
 )
 
@@ -40,16 +41,6 @@ const (
 	// albumCookieTTL is how long an unlocked album stays open in a browser.
 	albumCookieTTL = 7 * 24 * time.Hour
 )
-
-// albumPath is the canonical path of an album: /album/SLUG.ID, or
-// /album/ID when the title gives no slug (spec 4.7, same slug rules as
-// viewerPath).
-func albumPath(title, id string) string {
-	if sl := slug(title); sl != "" {
-		return "/album/" + sl + "." + id
-	}
-	return "/album/" + id
-}
 
 // access is what a visitor may do with an album.
 type access int
@@ -145,9 +136,9 @@ func (s *Server) albumViewOf(r *http.Request, a store.Album) albumView {
 	id := s.store.EncodeID(a.ID)
 	av := albumView{
 		ID: id, Title: a.Title, Description: a.Description, Privacy: a.Privacy, HasPassword: a.HasPassword,
-		Count: a.ImageCount, Path: albumPath(a.Title, id), Updated: a.Updated,
+		Count: a.ImageCount, Path: site.AlbumPath(a.Title, id), Updated: a.Updated,
 	}
-	av.URL = s.siteURL(r) + av.Path
+	av.URL = s.site.SiteURL(r) + av.Path
 	return av
 }
 
@@ -204,7 +195,7 @@ func (s *Server) handleAlbum(c echo.Context) error {
 	case accessLocked:
 		return s.renderAlbumPassword(c, http.StatusForbidden, id, r.URL.RequestURI(), "")
 	}
-	canonical := albumPath(a.Title, id)
+	canonical := site.AlbumPath(a.Title, id)
 	if r.URL.Path != canonical {
 		if r.URL.RawQuery != "" {
 			canonical += "?" + r.URL.RawQuery
@@ -286,7 +277,7 @@ func (s *Server) renderAlbumPassword(c echo.Context, status int, id, next, msg s
 // albumUnlockKey is the throttling key of album password attempts from ip:
 // counted in the login limiter's per-address table under their own key, so
 // they neither use up nor share the budget of logins.
-func albumUnlockKey(ip string) string { return "album " + limitKey(ip) }
+func albumUnlockKey(ip string) string { return "album " + site.LimitKey(ip) }
 
 // handleAlbumUnlock checks an album password. Right: a cookie opens the
 // album (and the viewer pages of its images) in this browser until the
@@ -299,7 +290,7 @@ func (s *Server) handleAlbumUnlock(c echo.Context) error {
 	}
 	next := localPath(c.FormValue("next"))
 	if next == "/" {
-		next = albumPath(a.Title, id)
+		next = site.AlbumPath(a.Title, id)
 	}
 	switch s.albumAccess(c, a) {
 	case accessNone:
@@ -313,9 +304,9 @@ func (s *Server) handleAlbumUnlock(c echo.Context) error {
 	// account: many addresses guessing one album's password get no further
 	// than one.
 	albumKey := "album:" + strconv.FormatUint(a.ID, 10)
-	wait, blocked := s.logins.byIP.blocked(key, now)
+	wait, blocked := s.logins.byIP.Blocked(key, now)
 	if !blocked {
-		wait, blocked = s.logins.byName.blocked(albumKey, now)
+		wait, blocked = s.logins.byName.Blocked(albumKey, now)
 	}
 	if blocked {
 		c.Response().Header().Set("Retry-After", strconv.Itoa(int(wait/time.Second)+1))
@@ -323,8 +314,8 @@ func (s *Server) handleAlbumUnlock(c echo.Context) error {
 			s.t(v, "Too many wrong passwords. Try again in {n} minutes.", "n", minutesLeft(wait)))
 	}
 	if !s.store.CheckAlbumPassword(a.ID, c.FormValue("password")) {
-		s.logins.byIP.fail(key, now)
-		s.logins.byName.fail(albumKey, now)
+		s.logins.byIP.Fail(key, now)
+		s.logins.byName.Fail(albumKey, now)
 		s.log.Info("album password wrong", "album", a.ID, "ip", c.RealIP())
 		return s.renderAlbumPassword(c, http.StatusForbidden, id, next, s.t(v, "Wrong password."))
 	}
@@ -369,7 +360,8 @@ func (s *Server) renderAlbums(c echo.Context, status int, f albumFields, ids []s
 }
 
 // albumFields are the inputs of the album endpoints, from a JSON body or a
-// url-encoded form (spec 6.6 and the shared contract in ui-guide.md).
+// url-encoded form: the page scripts send JSON, forms without scripts
+// send the same names url-encoded.
 type albumFields struct {
 	Title       string   `json:"title"`
 	Description string   `json:"description"`
@@ -447,7 +439,8 @@ func (s *Server) albumStoreError(v *visitor, err error) string {
 	return ""
 }
 
-// uiSuccess is the success answer of the album endpoints (spec 6.6).
+// uiSuccess is the success answer of the album endpoints, in the shape of
+// Chevereto's JSON answers.
 type uiSuccess struct {
 	StatusCode int `json:"status_code"`
 	Success    struct {
@@ -519,8 +512,8 @@ func (s *Server) ownImageIDs(v *visitor, enc []string) ([]uint64, error) {
 }
 
 // handleAlbumCreate makes an album of the visitor's, with the images named
-// by image_ids in it (spec 6.6 "create new album with the content"). A
-// script gets the spec's JSON answer, a form goes to the new album. An id
+// by image_ids in it (the upload page's "create new album with the
+// content"). A script gets the JSON answer, a form goes to the new album. An id
 // that is not the visitor's image refuses the whole request, and nothing
 // is created.
 func (s *Server) handleAlbumCreate(c echo.Context) error {
@@ -567,9 +560,9 @@ func (s *Server) handleAlbumCreate(c echo.Context) error {
 	id := s.store.EncodeID(a.ID)
 	s.log.Info("album created", "user", v.User.Name, "album", a.ID, "images", len(ids))
 	if asJSON {
-		return writeUISuccess(c, "Content added to album", &albumRef{ID: id, Title: a.Title, URL: s.siteURL(c.Request()) + albumPath(a.Title, id)})
+		return writeUISuccess(c, "Content added to album", &albumRef{ID: id, Title: a.Title, URL: s.site.SiteURL(c.Request()) + site.AlbumPath(a.Title, id)})
 	}
-	return c.Redirect(http.StatusSeeOther, albumPath(a.Title, id))
+	return c.Redirect(http.StatusSeeOther, site.AlbumPath(a.Title, id))
 }
 
 // handleAlbumMove puts the visitor's images into one of their albums, or
@@ -605,7 +598,7 @@ func (s *Server) handleAlbumMove(c echo.Context) error {
 			return writeUISuccess(c, "Content removed from album", nil)
 		}
 		id := s.store.EncodeID(a.ID)
-		return writeUISuccess(c, "Content added to album", &albumRef{ID: id, Title: a.Title, URL: s.siteURL(c.Request()) + albumPath(a.Title, id)})
+		return writeUISuccess(c, "Content added to album", &albumRef{ID: id, Title: a.Title, URL: s.site.SiteURL(c.Request()) + site.AlbumPath(a.Title, id)})
 	}
 	return c.Redirect(http.StatusSeeOther, withDone(f.back, "/my", "moved", len(ids)))
 }
@@ -646,10 +639,10 @@ func (s *Server) handleAlbumsJSON(c echo.Context) error {
 	out := struct {
 		Albums []albumListEntry `json:"albums"`
 	}{Albums: make([]albumListEntry, 0, len(albums))}
-	site := s.siteURL(c.Request())
+	siteURL := s.site.SiteURL(c.Request())
 	for _, a := range albums {
 		id := s.store.EncodeID(a.ID)
-		out.Albums = append(out.Albums, albumListEntry{ID: id, Title: a.Title, Privacy: a.Privacy, Count: a.ImageCount, URL: site + albumPath(a.Title, id)})
+		out.Albums = append(out.Albums, albumListEntry{ID: id, Title: a.Title, Privacy: a.Privacy, Count: a.ImageCount, URL: siteURL + site.AlbumPath(a.Title, id)})
 	}
 	c.Response().Header().Set("Cache-Control", "no-store")
 	return c.JSON(http.StatusOK, out)
@@ -728,9 +721,9 @@ func (s *Server) handleAlbumEdit(c echo.Context) error {
 		return err
 	}
 	if asJSON {
-		return writeUISuccess(c, "Album saved", &albumRef{ID: id, Title: a.Title, URL: s.siteURL(c.Request()) + albumPath(a.Title, id)})
+		return writeUISuccess(c, "Album saved", &albumRef{ID: id, Title: a.Title, URL: s.site.SiteURL(c.Request()) + site.AlbumPath(a.Title, id)})
 	}
-	return c.Redirect(http.StatusSeeOther, albumPath(a.Title, id)+"?done=saved")
+	return c.Redirect(http.StatusSeeOther, site.AlbumPath(a.Title, id)+"?done=saved")
 }
 
 // handleAlbumDelete deletes an album; mode "keep" leaves its images (out

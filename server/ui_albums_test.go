@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 
+	"picbed/ingest"
+	"picbed/server/site"
 	"picbed/store"
 )
 
@@ -27,8 +29,8 @@ const galleryPassword = "password1"
 
 func newGalleryHost(t *testing.T, cfg Config) *galleryHost {
 	t.Helper()
-	cfg.Duplicates = DuplicatesAllow
-	cfg.FloodLimits = &FloodLimits{} // the paging tests upload more than 50 a minute
+	cfg.Settings.Duplicates = ingest.DuplicatesAllow
+	cfg.Site.FloodLimits = &site.FloodLimits{} // the paging tests upload more than 50 a minute
 	g := &galleryHost{testHost: newTestHost(t, cfg), t: t}
 	mustAdmin(t, g.testHost)
 	var err error
@@ -468,8 +470,8 @@ func TestAlbumPrivacy(t *testing.T) {
 		t.Run(tc.who+" "+string(tc.privacy), func(t *testing.T) {
 			w := clients[tc.who]
 			a, img := albums[tc.privacy], images[tc.privacy]
-			albumURL := albumPath(a.Title, g.enc(a.ID))
-			viewerURL := viewerPath(img.Title, g.enc(img.ID))
+			albumURL := site.AlbumPath(a.Title, g.enc(a.ID))
+			viewerURL := site.ViewerPath(img.Title, g.enc(img.ID))
 			for _, p := range []string{albumURL, viewerURL} {
 				resp, body := w.get(p)
 				if resp.StatusCode != tc.want {
@@ -509,7 +511,7 @@ func TestAlbumPrivacy(t *testing.T) {
 	}
 	// The owner's tools show to the owner and admins only.
 	for who, want := range map[string]bool{"alice": true, "admin": true, "bob": false, "stranger": false} {
-		_, body := clients[who].get(albumPath(albums[store.PrivacyUnlisted].Title, g.enc(albums[store.PrivacyUnlisted].ID)))
+		_, body := clients[who].get(site.AlbumPath(albums[store.PrivacyUnlisted].Title, g.enc(albums[store.PrivacyUnlisted].ID)))
 		if got := strings.Contains(body, "Edit album"); got != want {
 			t.Errorf("%s sees the album's edit tools: %v", who, got)
 		}
@@ -520,18 +522,18 @@ func TestAlbumPrivacy(t *testing.T) {
 	// Only the owner is offered to upload into the album.
 	unlisted := albums[store.PrivacyUnlisted]
 	for who, want := range map[string]bool{"alice": true, "admin": false} {
-		_, body := clients[who].get(albumPath(unlisted.Title, g.enc(unlisted.ID)))
+		_, body := clients[who].get(site.AlbumPath(unlisted.Title, g.enc(unlisted.ID)))
 		if got := strings.Contains(body, `href="/upload?toAlbum=`+g.enc(unlisted.ID)+`"`); got != want {
 			t.Errorf("%s is offered to upload into the album: %v", who, got)
 		}
 	}
 	// The viewer names an unlisted album to its owner only.
-	_, body := clients["stranger"].get(viewerPath(images[store.PrivacyUnlisted].Title, g.enc(images[store.PrivacyUnlisted].ID)))
+	_, body := clients["stranger"].get(site.ViewerPath(images[store.PrivacyUnlisted].Title, g.enc(images[store.PrivacyUnlisted].ID)))
 	if strings.Contains(body, "/album/") {
 		t.Error("the viewer of an unlisted album's image links the album for a stranger")
 	}
-	_, body = clients["stranger"].get(viewerPath(images[store.PrivacyPublic].Title, g.enc(images[store.PrivacyPublic].ID)))
-	if !strings.Contains(body, albumPath(albums[store.PrivacyPublic].Title, g.enc(albums[store.PrivacyPublic].ID))) {
+	_, body = clients["stranger"].get(site.ViewerPath(images[store.PrivacyPublic].Title, g.enc(images[store.PrivacyPublic].ID)))
+	if !strings.Contains(body, site.AlbumPath(albums[store.PrivacyPublic].Title, g.enc(albums[store.PrivacyPublic].ID))) {
 		t.Error("the viewer of a public album's image does not link the album")
 	}
 }
@@ -543,8 +545,8 @@ func TestAlbumPassword(t *testing.T) {
 	alice := g.client("alice")
 	img := g.upload(g.aliceKey, "locked photo")
 	a := g.createAlbum(alice, "Locked", store.PrivacyPassword, "open-sesame", img)
-	albumURL := albumPath(a.Title, g.enc(a.ID))
-	viewerURL := viewerPath(img.Title, g.enc(img.ID))
+	albumURL := site.AlbumPath(a.Title, g.enc(a.ID))
+	viewerURL := site.ViewerPath(img.Title, g.enc(img.ID))
 	unlock := "/album/" + g.enc(a.ID) + "/unlock"
 
 	stranger := g.client("")
@@ -678,7 +680,7 @@ func TestAlbumEditAndDelete(t *testing.T) {
 	}
 
 	// Delete the images too: records gone, files answer 404 at once.
-	fileURL := g.srv.urlsFor(httptestRequest(g), i2).full
+	fileURL := g.srv.site.Links(httptestRequest(g), i2).Full
 	if code := getStatus(t, fileURL); code != 200 {
 		t.Fatalf("file before: %d", code)
 	}
@@ -697,12 +699,12 @@ func TestAlbumEditAndDelete(t *testing.T) {
 	if _, body := alice.get("/albums?done=deleted"); !strings.Contains(body, "Album deleted.") || strings.Contains(body, "Drop") {
 		t.Error("albums page after deleting")
 	}
-	if resp, _ := alice.get(albumPath("Drop", g.enc(drop.ID))); resp.StatusCode != 404 {
+	if resp, _ := alice.get(site.AlbumPath("Drop", g.enc(drop.ID))); resp.StatusCode != 404 {
 		t.Errorf("deleted album page: %d", resp.StatusCode)
 	}
 }
 
-// httptestRequest is a request as the test server sees it, for urlsFor.
+// httptestRequest is a request as the test server sees it, for Site.Links.
 func httptestRequest(g *galleryHost) *http.Request {
 	r, _ := http.NewRequest("GET", g.http.URL+"/", nil)
 	r.Host = strings.TrimPrefix(g.http.URL, "http://")
@@ -728,7 +730,7 @@ func TestAlbumsPage(t *testing.T) {
 	g.createAlbum(alice, "Empty", store.PrivacyPrivate, "")
 	g.createAlbum(g.client("bob"), "Not alice's", store.PrivacyPublic, "")
 	_, body := alice.get("/albums")
-	for _, want := range []string{"With cover", "Empty", "Password protected", "Private", "1 image", "0 images", albumPath(a.Title, g.enc(a.ID)), ".th.png"} {
+	for _, want := range []string{"With cover", "Empty", "Password protected", "Private", "1 image", "0 images", site.AlbumPath(a.Title, g.enc(a.ID)), ".th.png"} {
 		if !strings.Contains(body, want) {
 			t.Errorf("albums page lacks %q", want)
 		}

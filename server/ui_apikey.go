@@ -74,7 +74,7 @@ func (s *Server) handleAPIKeyRegenerate(c echo.Context) error {
 
 func (s *Server) renderAPIKey(c echo.Context, key string, keys []store.APIKey) error {
 	r := c.Request()
-	endpoint := s.siteURL(r) + "/api/1/upload"
+	endpoint := s.site.SiteURL(r) + "/api/1/upload"
 	shown := key
 	if shown == "" {
 		shown = keyPlaceholder
@@ -114,12 +114,12 @@ func (s *Server) handleShareX(c echo.Context) error {
 		return echo.NewHTTPError(http.StatusBadRequest, "That is not your current API key. Reload the page.")
 	}
 	r := c.Request()
-	site := s.siteURL(r)
-	host := site
-	if u, err := url.Parse(site); err == nil && u.Host != "" {
+	siteURL := s.site.SiteURL(r)
+	host := siteURL
+	if u, err := url.Parse(siteURL); err == nil && u.Host != "" {
 		host = u.Host
 	}
-	body, err := shareXConfig(s.site().SiteName+" ("+host+")", site+"/api/1/upload", key)
+	body, err := shareXConfig(s.site.Settings().SiteName+" ("+host+")", siteURL+"/api/1/upload", key)
 	if err != nil {
 		return err
 	}

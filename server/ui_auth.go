@@ -9,6 +9,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"picbed/server/site"
 	"picbed/store"
 )
 
@@ -23,28 +24,28 @@ const (
 )
 
 type loginLimiter struct {
-	byIP, byName, signups *keyFailures
+	byIP, byName, signups *site.Failures
 }
 
 func newLoginLimiter() *loginLimiter {
 	return &loginLimiter{
-		byIP:    newKeyFailures(maxLoginFailures, loginFailureWindow),
-		byName:  newKeyFailures(maxLoginFailures, loginFailureWindow),
-		signups: newKeyFailures(maxSignupsPerWindow, loginFailureWindow),
+		byIP:    site.NewFailures(maxLoginFailures, loginFailureWindow),
+		byName:  site.NewFailures(maxLoginFailures, loginFailureWindow),
+		signups: site.NewFailures(maxSignupsPerWindow, loginFailureWindow),
 	}
 }
 
 // blocked reports whether a login from ip for subject must wait, and how long.
 func (l *loginLimiter) blocked(ip, subject string, now time.Time) (time.Duration, bool) {
-	if d, ok := l.byIP.blocked(ip, now); ok {
+	if d, ok := l.byIP.Blocked(ip, now); ok {
 		return d, true
 	}
-	return l.byName.blocked("user:"+strings.ToLower(subject), now)
+	return l.byName.Blocked("user:"+strings.ToLower(subject), now)
 }
 
 func (l *loginLimiter) fail(ip, subject string, now time.Time) {
-	l.byIP.fail(ip, now)
-	l.byName.fail("user:"+strings.ToLower(subject), now)
+	l.byIP.Fail(ip, now)
+	l.byName.Fail("user:"+strings.ToLower(subject), now)
 }
 
 // accountSubject is what the per-account login count of subject is kept
@@ -150,7 +151,7 @@ func (s *Server) handleLogin(c echo.Context) error {
 	if len(f.Login) > store.MaxEmailLen {
 		// Longer than any name or address: no account, and not worth a
 		// lookup, a throttling entry of its size or a log line.
-		s.logins.byIP.fail(ip, now)
+		s.logins.byIP.Fail(ip, now)
 		f.Login = ""
 		return s.renderAuth(c, http.StatusUnauthorized, "login.html", "Log in", s.t(v, "Wrong user name, e-mail or password."), f)
 	}
@@ -187,7 +188,7 @@ func (s *Server) handleLogout(c echo.Context) error {
 }
 
 func (s *Server) handleSignupForm(c echo.Context) error {
-	if !s.site().Signups {
+	if !s.site.Settings().Signups {
 		return echo.ErrNotFound
 	}
 	if visitorOf(c).LoggedIn {
@@ -197,13 +198,13 @@ func (s *Server) handleSignupForm(c echo.Context) error {
 }
 
 func (s *Server) handleSignup(c echo.Context) error {
-	if !s.site().Signups {
+	if !s.site.Settings().Signups {
 		return echo.ErrNotFound
 	}
 	v := visitorOf(c)
 	f := authForm{Name: strings.TrimSpace(c.FormValue("username")), Email: strings.TrimSpace(c.FormValue("email"))}
 	ip, now := c.RealIP(), s.now()
-	if wait, blocked := s.logins.signups.blocked(ip, now); blocked {
+	if wait, blocked := s.logins.signups.Blocked(ip, now); blocked {
 		return s.renderAuth(c, http.StatusTooManyRequests, "signup.html", "Sign up",
 			s.t(v, "Too many sign-ups from your address. Try again in {n} minutes.", "n", minutesLeft(wait)), f)
 	}
@@ -215,7 +216,7 @@ func (s *Server) handleSignup(c echo.Context) error {
 	if err != nil {
 		return s.renderAuth(c, http.StatusBadRequest, "signup.html", "Sign up", s.accountError(v, err), f)
 	}
-	s.logins.signups.fail(ip, now) // counts accounts made, not failures
+	s.logins.signups.Fail(ip, now) // counts accounts made, not failures
 	s.log.Info("user signed up", "user", u.Name, "ip", ip)
 	if err := s.startSession(c, u, false); err != nil {
 		return err

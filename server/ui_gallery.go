@@ -14,6 +14,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"picbed/server/site"
 	"picbed/store"
 )
 
@@ -34,11 +35,11 @@ type tileView struct {
 }
 
 func (s *Server) tileOf(r *http.Request, img store.Image) tileView {
-	u := s.urlsFor(r, img)
+	u := s.site.Links(r, img)
 	id := s.store.EncodeID(img.ID)
-	t := tileView{ID: id, Title: img.Title, Viewer: viewerPath(img.Title, id), Thumb: u.thumb}
+	t := tileView{ID: id, Title: img.Title, Viewer: site.ViewerPath(img.Title, id), Thumb: u.Thumb}
 	if img.ThumbSize == 0 {
-		t.Thumb = u.full
+		t.Thumb = u.Full
 	}
 	if t.Title == "" {
 		t.Title = img.OriginalFilename
@@ -207,20 +208,17 @@ func exifRows(raw string) []exifRow {
 	return rows
 }
 
-// imageAlbum returns the album of img, or nil when it is in none (or the
-// album went away meanwhile).
-func (s *Server) imageAlbum(img store.Image) (*store.Album, error) {
+// imageAlbum returns the album of img; the zero Album (ID 0) when it is
+// in none, or the album went away meanwhile.
+func (s *Server) imageAlbum(img store.Image) (store.Album, error) {
 	if img.AlbumID == 0 {
-		return nil, nil
+		return store.Album{}, nil
 	}
 	a, err := s.store.Album(img.AlbumID)
 	if errors.Is(err, store.ErrNotFound) {
-		return nil, nil
+		return store.Album{}, nil
 	}
-	if err != nil {
-		return nil, err
-	}
-	return &a, nil
+	return a, err
 }
 
 // handleViewer shows /image/SLUG.ID. The id is the last dot-separated part,
@@ -242,8 +240,8 @@ func (s *Server) handleViewer(c echo.Context) error {
 		return err
 	}
 	acc := accessView
-	if album != nil {
-		acc = s.albumAccess(c, *album)
+	if album.ID != 0 {
+		acc = s.albumAccess(c, album)
 	} else if s.canManage(visitorOf(c), img.OwnerID) {
 		acc = accessManage
 	}
@@ -253,7 +251,7 @@ func (s *Server) handleViewer(c echo.Context) error {
 	case accessLocked:
 		return s.renderAlbumPassword(c, http.StatusForbidden, s.store.EncodeID(album.ID), c.Request().URL.RequestURI(), "")
 	}
-	canonical := viewerPath(img.Title, id)
+	canonical := site.ViewerPath(img.Title, id)
 	if c.Request().URL.Path != canonical {
 		return c.Redirect(http.StatusMovedPermanently, canonical)
 	}
@@ -262,16 +260,16 @@ func (s *Server) handleViewer(c echo.Context) error {
 
 // renderViewer renders the viewer page of img; edit, when set, is what the
 // edit form shows instead of the stored text (a refused edit).
-func (s *Server) renderViewer(c echo.Context, status int, img store.Image, album *store.Album, acc access, msg string, edit *imageText) error {
+func (s *Server) renderViewer(c echo.Context, status int, img store.Image, album store.Album, acc access, msg string, edit *imageText) error {
 	v := visitorOf(c)
 	r := c.Request()
 	x := &viewerExtra{Manage: acc == accessManage, ID: s.store.EncodeID(img.ID)}
-	if album != nil {
+	if album.ID != 0 {
 		x.NoIndex = album.Privacy != store.PrivacyPublic
 		// The album link only where the visitor may know the album: an
 		// unlisted album's images can be shared one by one.
 		if x.Manage || album.Privacy == store.PrivacyPublic || album.Privacy == store.PrivacyPassword {
-			av := s.albumViewOf(r, *album)
+			av := s.albumViewOf(r, album)
 			x.Album = &av
 		}
 	}
@@ -329,7 +327,7 @@ func (s *Server) handleImageEdit(c echo.Context) error {
 		switch {
 		case err == nil:
 			id := s.store.EncodeID(img.ID)
-			return c.Redirect(http.StatusSeeOther, viewerPath(updated.Title, id)+"?done=saved")
+			return c.Redirect(http.StatusSeeOther, site.ViewerPath(updated.Title, id)+"?done=saved")
 		case errors.Is(err, store.ErrNotFound):
 			return echo.ErrNotFound
 		case errors.Is(err, store.ErrInvalid):

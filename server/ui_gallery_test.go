@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"picbed/server/site"
 	"picbed/store"
 )
 
@@ -78,7 +79,7 @@ func TestMyImagesPaging(t *testing.T) {
 	}
 	a := g.createAlbum(alice, "Big", store.PrivacyUnlisted, "", all...)
 	stranger := g.client("")
-	_, body = stranger.get(albumPath(a.Title, g.enc(a.ID)))
+	_, body = stranger.get(site.AlbumPath(a.Title, g.enc(a.ID)))
 	if n := strings.Count(body, `<li class="tile">`); n != albumPageSize {
 		t.Errorf("album page 1 has %d tiles, want %d", n, albumPageSize)
 	}
@@ -142,7 +143,7 @@ func TestMyImagesDelete(t *testing.T) {
 	g := newGalleryHost(t, Config{})
 	i1, i2, i3 := g.upload(g.aliceKey, "one"), g.upload(g.aliceKey, "two"), g.upload(g.aliceKey, "three")
 	alice := g.client("alice")
-	files := []string{g.srv.urlsFor(httptestRequest(g), i1).full, g.srv.urlsFor(httptestRequest(g), i1).thumb}
+	files := []string{g.srv.site.Links(httptestRequest(g), i1).Full, g.srv.site.Links(httptestRequest(g), i1).Thumb}
 	for _, f := range files {
 		if code := getStatus(t, f); code != 200 {
 			t.Fatalf("GET %s: %d", f, code)
@@ -188,20 +189,20 @@ func TestMyImagesDelete(t *testing.T) {
 }
 
 func TestViewerOwnerTools(t *testing.T) {
-	g := newGalleryHost(t, Config{EXIF: 1}) // keep EXIF
+	g := newGalleryHost(t, Config{Settings: site.Settings{EXIF: 1}}) // keep EXIF
 	photo := g.upload(g.aliceKey, "Canon shot", "photo.jpg")
 	if photo.EXIF == "" {
 		t.Fatal("the test photo kept no EXIF")
 	}
 	alice, bob, stranger, admin := g.client("alice"), g.client("bob"), g.client(""), g.client("admin")
 	a := g.createAlbum(alice, "Trip", store.PrivacyPublic, "", photo)
-	path := viewerPath(photo.Title, g.enc(photo.ID))
+	path := site.ViewerPath(photo.Title, g.enc(photo.ID))
 
 	_, body := alice.get(path)
 	for _, want := range []string{
 		"Manage this image", `action="/image/` + g.enc(photo.ID) + `/edit"`, `action="/image/` + g.enc(photo.ID) + `/delete"`,
 		"data-embed-images=", "/delete/", "EXIF data", "<th scope=\"row\">Make</th><td>Canon</td>",
-		albumPath(a.Title, g.enc(a.ID)), `<meta property="og:title" content="Canon shot">`, "gallery.js",
+		site.AlbumPath(a.Title, g.enc(a.ID)), `<meta property="og:title" content="Canon shot">`, "gallery.js",
 	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("owner's viewer page lacks %q", want)
@@ -225,7 +226,7 @@ func TestViewerOwnerTools(t *testing.T) {
 	// Edit: the canonical path follows the new title.
 	alice.get(path)
 	resp, _ := alice.post("/image/"+g.enc(photo.ID)+"/edit", url.Values{"title": {"Camera <test>"}, "description": {"by the lake"}})
-	newPath := viewerPath("Camera <test>", g.enc(photo.ID))
+	newPath := site.ViewerPath("Camera <test>", g.enc(photo.ID))
 	if loc := location(resp); resp.StatusCode != http.StatusSeeOther || loc != newPath+"?done=saved" {
 		t.Fatalf("edit: %d to %q", resp.StatusCode, loc)
 	}
@@ -250,7 +251,7 @@ func TestViewerOwnerTools(t *testing.T) {
 	}
 
 	// Delete from the viewer: to My images, files gone.
-	file := g.srv.urlsFor(httptestRequest(g), photo).full
+	file := g.srv.site.Links(httptestRequest(g), photo).Full
 	alice.get("/my")
 	resp, _ = alice.post("/image/"+g.enc(photo.ID)+"/delete", nil)
 	if loc := location(resp); resp.StatusCode != http.StatusSeeOther || loc != "/my?done=deleted&n=1" {
@@ -289,8 +290,8 @@ func TestAlbumPathAndIDs(t *testing.T) {
 		{"猫咪", "/album/abc"},
 		{"The Best of Me_2022", "/album/best-me-2022.abc"},
 	} {
-		if got := albumPath(tc.title, "abc"); got != tc.want {
-			t.Errorf("albumPath(%q) = %q, want %q", tc.title, got, tc.want)
+		if got := site.AlbumPath(tc.title, "abc"); got != tc.want {
+			t.Errorf("site.AlbumPath(%q) = %q, want %q", tc.title, got, tc.want)
 		}
 	}
 	for _, tc := range []struct{ back, want string }{

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"testing"
 
+	"picbed/server/site"
 	"picbed/store"
 )
 
@@ -23,7 +24,7 @@ import (
 // behindProxy is a config whose loopback peer is a trusted proxy, so each
 // request can come from the address its X-Forwarded-For names.
 func behindProxy() Config {
-	return Config{TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}}
+	return Config{Site: site.Config{TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}}}
 }
 
 func viaProxy(n int) []string { return []string{"X-Forwarded-For", fmt.Sprintf("203.0.113.%d", n)} }
@@ -202,16 +203,12 @@ func TestLoginThrottleCountsAccountsNotSpellings(t *testing.T) {
 	}
 	// A login longer than any name or address is refused without a lookup
 	// and leaves no entry of its size in the per-account table.
-	h.srv.logins.byName.mu.Lock()
-	before := h.srv.logins.byName.ips.len()
-	h.srv.logins.byName.mu.Unlock()
+	before := h.srv.logins.byName.Len()
 	resp, body := w.post("/login", url.Values{"login": {strings.Repeat("x", 100000)}, "password": {"x"}}, viaProxy(300)...)
 	if resp.StatusCode != http.StatusUnauthorized || strings.Contains(body, strings.Repeat("x", 1000)) {
 		t.Errorf("100 kB login: %d (echoed: %v)", resp.StatusCode, strings.Contains(body, strings.Repeat("x", 1000)))
 	}
-	h.srv.logins.byName.mu.Lock()
-	after := h.srv.logins.byName.ips.len()
-	h.srv.logins.byName.mu.Unlock()
+	after := h.srv.logins.byName.Len()
 	if after != before {
 		t.Errorf("per-account table grew from %d to %d entries", before, after)
 	}
@@ -308,7 +305,7 @@ func TestPrivacyAndSessionsHold(t *testing.T) {
 		if resp, _ := w.post("/album/"+g.enc(pw.ID)+"/unlock", url.Values{"password": {"open-sesame"}}); resp.StatusCode != http.StatusSeeOther {
 			t.Fatalf("unlock: %d", resp.StatusCode)
 		}
-		for _, p := range []string{albumPath(pw.Title, g.enc(pw.ID)), viewerPath(hidden.Title, g.enc(hidden.ID))} {
+		for _, p := range []string{site.AlbumPath(pw.Title, g.enc(pw.ID)), site.ViewerPath(hidden.Title, g.enc(hidden.ID))} {
 			resp, body := w.get(p)
 			if resp.StatusCode != 200 || !strings.Contains(body, "Hidden-Password") {
 				t.Fatalf("GET %s after unlocking: %d", p, resp.StatusCode)

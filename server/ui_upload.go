@@ -1,28 +1,31 @@
 package server
 
 import (
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
 
+	"picbed/ingest"
+	"picbed/server/api/chevereto"
+	"picbed/server/site"
 	"picbed/store"
 )
 
-// The upload page (spec 6): the home page of the site. The page script
+// The upload page: the home page of the site. The page script
 // (ui/static/upload.js) sends each queued file as its own POST /upload, the
-// web twin of the API upload: same fields, same pipeline (storeUpload), same
+// web twin of the API upload: same fields, same pipeline (site.Upload), same
 // success JSON, but the uploader is the browser's session (or its guest
 // cookie) and the CSRF header replaces the API key.
 
 // uploadFormats are the formats the page lists and pre-checks: what
-// imaging accepts (spec 5.1), in the page's order.
+// imaging accepts, in the page's order.
 var uploadFormats = []struct{ label, mime, exts string }{
 	{"JPG", "image/jpeg", ".jpg,.jpeg,.jpe"},
 	{"PNG", "image/png", ".png"},
@@ -31,7 +34,8 @@ var uploadFormats = []struct{ label, mime, exts string }{
 	{"BMP", "image/bmp", ".bmp"},
 }
 
-// expiryPresets are Chevereto V4's auto-delete choices (spec 5.9).
+// expiryPresets are Chevereto V4's auto-delete choices, 5 minutes to a
+// year.
 var expiryPresets = []string{
 	"PT5M", "PT15M", "PT30M", "PT1H", "PT3H", "PT6H", "PT12H",
 	"P1D", "P2D", "P3D", "P4D", "P5D", "P6D", "P1W", "P2W", "P3W",
@@ -67,11 +71,11 @@ type expiryOption struct {
 // handleHome shows the upload page, the home page of the site.
 func (s *Server) handleHome(c echo.Context) error {
 	v := visitorOf(c)
-	conf := s.site()
+	conf := s.site.Settings()
 	d := uploadPage{
 		CanUpload: v.LoggedIn || conf.GuestUploads,
 		MaxBytes:  conf.MaxUpload,
-		MaxSize:   sizeFormatted(conf.MaxUpload),
+		MaxSize:   site.SizeFormatted(conf.MaxUpload),
 		Expiry:    s.expiryOptions(v, conf.DefaultExpiry),
 	}
 	var labels, accept, mimes []string
@@ -118,7 +122,7 @@ func (s *Server) expiryOptions(v *visitor, def time.Duration) []expiryOption {
 	}
 	matched := def == 0
 	for _, p := range expiryPresets {
-		d, _ := parseExpiration(p)
+		d, _ := ingest.ParseExpiration(p)
 		o := expiryOption{Value: p, Label: s.expiryLabel(v, d), Selected: d == def}
 		if o.Selected {
 			matched = true
@@ -126,7 +130,7 @@ func (s *Server) expiryOptions(v *visitor, def time.Duration) []expiryOption {
 		out = append(out, o)
 	}
 	if !matched {
-		secs := strconv.FormatInt(int64(min(max(def, minExpiry), maxExpiry)/time.Second), 10)
+		secs := strconv.FormatInt(int64(min(max(def, ingest.MinExpiry), ingest.MaxExpiry)/time.Second), 10)
 		custom := expiryOption{Value: secs, Label: s.expiryLabel(v, def), Selected: true}
 		out = append([]expiryOption{custom}, out...)
 	}
@@ -157,28 +161,23 @@ func (s *Server) expiryLabel(v *visitor, d time.Duration) string {
 	return s.t(v, "After {n} minutes", "n", int64(max(d, time.Minute)/time.Minute))
 }
 
-// Refusals of the web upload beyond the API's.
-var (
-	errGuestUploadsOff = &apiError{"Guest uploads are off. Log in to upload.", 403, ctxRequest}
-	errNotYourAlbum    = &apiError{"That album does not exist or is not yours.", 400, ctxRequest}
-)
-
-// handleWebUpload answers POST /upload (spec 6.3): one file (or URL) of the
-// upload page's queue. The fields are the API's (source, title,
-// description, width, nsfw, expiration) plus album_id, an album of the
-// user. The answer is the API's success JSON, or its error JSON with the
-// message in the visitor's language.
+// handleWebUpload answers POST /upload: one file (or URL) of the upload
+// page's queue. The fields are the API's (source, title, description,
+// width, nsfw, expiration) plus album_id, an album of the user. The answer
+// is the API's success JSON, or its error JSON with the message in the
+// visitor's language.
 func (s *Server) handleWebUpload(c echo.Context) error {
 	v := visitorOf(c)
 	r := c.Request()
-	req := &apiRequest{method: http.MethodPost, fields: map[string]string{}, bodyRead: s.guardSlowBody(c.Response(), r)}
-	body := r.Body // before parseAPIBody limits it; drained on errors
-	img, err := s.webUpload(c, v, req)
+	req := &chevereto.Request{Method: http.MethodPost, Form: &site.Form{Fields: map[string]string{}}}
+	bodyRead := s.site.GuardSlowBody(c.Response(), r)
+	body := r.Body // before ReadForm limits it; drained on errors
+	img, err := s.webUpload(c, v, req, bodyRead)
 	if err != nil {
 		// The browser sends the whole file before it reads the answer:
 		// drain it, so the page shows the refusal, not a reset.
-		io.CopyN(io.Discard, body, maxDrainBytes)
-		s.writeWebUploadError(c.Response(), v, s.toAPIError(err))
+		io.CopyN(io.Discard, body, chevereto.MaxDrainBytes)
+		s.writeWebUploadError(c.Response(), v, err)
 		return nil
 	}
 	who := v.User.Name
@@ -187,102 +186,110 @@ func (s *Server) handleWebUpload(c echo.Context) error {
 	}
 	s.log.Info("image uploaded", slog.Uint64("image_id", img.ID), slog.String("file", img.File(store.Full)),
 		slog.Int64("bytes", img.Size), slog.String("user", who), slog.String("ip", c.RealIP()), slog.String("via", "web"))
-	req.imgbb = false
-	delete(req.fields, "format") // always JSON
-	s.writeAPISuccess(c.Response(), r, req, img)
+	s.chevereto.WriteJSON(c.Response(), r, img)
 	return nil
 }
 
 // webUpload checks the uploader, reads the body, checks the album and
-// stores the upload.
-func (s *Server) webUpload(c echo.Context, v *visitor, req *apiRequest) (store.Image, error) {
-	if !v.LoggedIn && !s.site().GuestUploads {
-		return store.Image{}, errGuestUploadsOff
+// stores the upload. No key: the session (checked with its CSRF token) is
+// the credential.
+func (s *Server) webUpload(c echo.Context, v *visitor, req *chevereto.Request, bodyRead func()) (store.Image, error) {
+	if !v.LoggedIn && !s.site.Settings().GuestUploads {
+		return store.Image{}, site.ErrGuestUploadsOff
 	}
 	up, err := s.store.NewUpload()
 	if err != nil {
 		return store.Image{}, err
 	}
 	defer up.Discard()
-	// No key: the session (checked with its CSRF token) is the credential.
-	noKey := func(string) error { return nil }
-	if err := s.parseAPIBody(c.Request(), req, up, noKey); err != nil {
+	if err := s.chevereto.ReadForm(c.Request(), up, req.Form, nil); err != nil {
 		return store.Image{}, err
 	}
-	req.bodyRead()
+	bodyRead()
 
-	var who uploadParams
+	in := s.chevereto.Ingest(c, req)
 	if v.LoggedIn {
-		who.owner = v.User
-		who.noExpiry = req.get("expiration") == expiryNever
+		in.Owner = v.User
+		in.NoExpiry = req.Form.Get("expiration") == expiryNever
 	} else {
-		who.guestID = s.guestID(v)
+		in.GuestID = s.guestID(v)
 	}
-	if who.album, err = s.ownAlbum(who.owner, req.get("album_id")); err != nil {
+	if in.AlbumID, err = s.site.OwnAlbum(in.Owner, req.Form.Get("album_id")); err != nil {
 		return store.Image{}, err // guests (owner id 0) have no albums
 	}
-	img, _, err := s.storeUpload(c, req, up, who)
-	return img, err
+	return s.site.Upload(c.Request().Context(), up, in)
 }
 
 // writeWebUploadError answers a refused web upload in Chevereto's error
-// shape (spec 3.1). Unlike the API's, the HTTP status of a refused guest
-// is 403 and the message is in the visitor's language.
-func (s *Server) writeWebUploadError(w http.ResponseWriter, v *visitor, e *apiError) {
+// shape, with Chevereto's code. Unlike the API's, the HTTP status of a
+// refused guest is 403 and the message is in the visitor's language.
+func (s *Server) writeWebUploadError(w http.ResponseWriter, v *visitor, err error) {
+	e := chevereto.Describe(err, s.log)
 	status := http.StatusBadRequest
-	if e == errGuestUploadsOff {
+	if errors.Is(err, site.ErrGuestUploadsOff) {
 		status = http.StatusForbidden
 	}
-	doc := object{
-		{"status_code", status},
-		{"error", object{{"message", s.webErrorText(v, e)}, {"code", e.Code}, {"context", e.Context}}},
-		{"status_txt", http.StatusText(status)},
-	}
-	setAPIHeaders(w, s.now(), "application/json; charset=UTF-8")
-	w.WriteHeader(status)
-	w.Write(appendPHPJSON(nil, doc))
+	chevereto.WriteError(w, s.now(), status, s.webRefusal(v, err), e)
 }
 
-// webErrorMessages are the API's fixed error messages that the upload page
-// shows translated (ui/i18n/upload.json).
-var webErrorMessages = func() map[string]bool {
-	m := map[string]bool{}
-	for _, e := range []*apiError{
-		errEmptySource, errBase64GET, errBadBase64, errDuplicate, errURLForbidden,
-		errTooManyFields, errFieldTooLong, errBadRequestBody, errNoSourceInfo,
-		errInvalidImage, errUnavailFormat, errNoSpace, errInternal, errBusy,
-		errURLNonPublic, errURLSelf, errGuestUploadsOff, errNotYourAlbum,
-	} {
-		m[e.Message] = true
-	}
-	return m
-}()
-
-// webErrorPatterns translate the API's messages that carry a value.
-var webErrorPatterns = []struct {
-	re  *regexp.Regexp
-	key string // translation key; {x} is the first group
+// webRefusals are the upload page's words for the refusals without
+// arguments, as translation keys (ui/i18n/upload.json).
+var webRefusals = []struct {
+	err error
+	key string
 }{
-	{regexp.MustCompile(`^File too big - max (.+)$`), "File too big - max {x}"},
-	{regexp.MustCompile(`^Image too large - max (\d+) megapixels$`), "Image too large - max {x} megapixels"},
-	{regexp.MustCompile("^Unsupported URL scheme `(.*)`$"), "Unsupported URL scheme `{x}`"},
-	{regexp.MustCompile(`^Flooding detected\. You can only upload (\d+) images per minute$`), "Flooding detected. You can only upload {x} images per minute"},
-	{regexp.MustCompile(`^Flooding detected\. You can only upload (\d+) images per hour$`), "Flooding detected. You can only upload {x} images per hour"},
-	{regexp.MustCompile(`^Flooding detected\. You can only upload (\d+) images per day$`), "Flooding detected. You can only upload {x} images per day"},
-	{regexp.MustCompile(`^Flooding detected\. You can only upload (\d+) images per week$`), "Flooding detected. You can only upload {x} images per week"},
-	{regexp.MustCompile(`^Flooding detected\. You can only upload (\d+) images per month$`), "Flooding detected. You can only upload {x} images per month"},
+	{site.ErrGuestUploadsOff, "Guest uploads are off. Log in to upload."},
+	{site.ErrNotYourAlbum, "That album does not exist or is not yours."},
+	{site.ErrTooManyFields, "Too many request fields"},
+	{site.ErrFieldTooLong, "Request field too long"},
+	{site.ErrMalformedBody, "Malformed request body"},
+	{ingest.ErrEmptySource, "Empty upload source."},
+	{ingest.ErrBadBase64, "Invalid base64 string."},
+	{ingest.ErrDuplicate, "Duplicated upload"},
+	{ingest.ErrURLForbidden, "URL uploading is forbidden"},
+	{ingest.ErrURLNonPublic, "Unsupported non-public IP address for upload"},
+	{ingest.ErrURLSelf, "Unsupported self host URL upload"},
+	{ingest.ErrFetchFailed, "Can't get target upload source info"},
+	{ingest.ErrNotImage, "Can't get target upload source info"},
+	{ingest.ErrInvalidImage, "Invalid image"},
+	{ingest.ErrUnsupported, "Unavailable image format"},
+	{ingest.ErrBusy, "Server busy, try again"},
 }
 
-// webErrorText is e's message in v's language; messages the upload page
-// does not know stay in English.
-func (s *Server) webErrorText(v *visitor, e *apiError) string {
-	if webErrorMessages[e.Message] {
-		return s.t(v, e.Message)
+// webFloodKeys are the flood refusal's words per period.
+var webFloodKeys = [...]string{
+	ingest.Minute: "Flooding detected. You can only upload {x} images per minute",
+	ingest.Hour:   "Flooding detected. You can only upload {x} images per hour",
+	ingest.Day:    "Flooding detected. You can only upload {x} images per day",
+	ingest.Week:   "Flooding detected. You can only upload {x} images per week",
+	ingest.Month:  "Flooding detected. You can only upload {x} images per month",
+}
+
+// webRefusal is the upload page's message for a refused upload, in v's
+// language; what no room names is an internal error.
+func (s *Server) webRefusal(v *visitor, err error) string {
+	var (
+		big   *ingest.TooBigError
+		pix   *ingest.TooManyPixelsError
+		sch   *ingest.URLSchemeError
+		flood *ingest.FloodError
+	)
+	switch {
+	case errors.As(err, &big):
+		return s.t(v, "File too big - max {x}", "x", site.SizeFormatted(big.Limit))
+	case errors.As(err, &pix):
+		return s.t(v, "Image too large - max {x} megapixels", "x", pix.Limit/1_000_000)
+	case errors.As(err, &sch):
+		return s.t(v, "Unsupported URL scheme `{x}`", "x", sch.Scheme)
+	case errors.As(err, &flood) && int(flood.Period) < len(webFloodKeys):
+		return s.t(v, webFloodKeys[flood.Period], "x", flood.Limit)
+	case ingest.IsNoSpace(err):
+		return s.t(v, "No space left on storage")
 	}
-	for _, p := range webErrorPatterns {
-		if m := p.re.FindStringSubmatch(e.Message); m != nil {
-			return s.t(v, p.key, "x", m[1])
+	for _, r := range webRefusals {
+		if errors.Is(err, r.err) {
+			return s.t(v, r.key)
 		}
 	}
-	return e.Message
+	return s.t(v, "Internal error")
 }

@@ -3,12 +3,16 @@ package server
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"mime/multipart"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
+	"picbed/ingest"
+	"picbed/server/api/chevereto"
+	"picbed/server/site"
 	"picbed/store"
 )
 
@@ -43,11 +47,11 @@ func (w *webClient) webUpload(token string, fields map[string]string, name strin
 }
 
 // setSite changes the live settings of h.
-func setSite(t *testing.T, h *testHost, change func(*siteSettings)) {
+func setSite(t *testing.T, h *testHost, change func(*site.Settings)) {
 	t.Helper()
-	next := *h.srv.site()
+	next := *h.srv.site.Settings()
 	change(&next)
-	if err := h.srv.saveSettings(&next); err != nil {
+	if err := h.srv.site.SaveSettings(next); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -186,7 +190,7 @@ func TestWebUploadGuests(t *testing.T) {
 		t.Error("the page offers the queue to a guest while guest uploads are off")
 	}
 
-	setSite(t, h, func(s *siteSettings) { s.GuestUploads = true })
+	setSite(t, h, func(s *site.Settings) { s.GuestUploads = true })
 	if _, body := g.get("/"); !strings.Contains(body, "data-upload-input") {
 		t.Error("no file input for a guest while guest uploads are on")
 	}
@@ -244,7 +248,7 @@ func TestWebUploadGuests(t *testing.T) {
 	}
 
 	// Guest uploads off again: a guest is refused even with a valid token.
-	setSite(t, h, func(s *siteSettings) { s.GuestUploads = false })
+	setSite(t, h, func(s *site.Settings) { s.GuestUploads = false })
 	if status, _, raw := o.webUpload(o.csrf, nil, "photo.png", photo); status != http.StatusForbidden {
 		t.Errorf("guest uploads off again: %d %s", status, raw)
 	}
@@ -319,9 +323,9 @@ func TestWebUploadAlbum(t *testing.T) {
 // uploads that ask for no expiration; an explicit one wins, and a logged-in
 // user may choose "never" on the web page.
 func TestDefaultExpiry(t *testing.T) {
-	h := newTestHost(t, Config{Duplicates: DuplicatesAllow})
+	h := newTestHost(t, Config{Settings: site.Settings{Duplicates: ingest.DuplicatesAllow}})
 	mustAdmin(t, h)
-	setSite(t, h, func(s *siteSettings) { s.DefaultExpiry = 48 * time.Hour; s.GuestUploads = true })
+	setSite(t, h, func(s *site.Settings) { s.DefaultExpiry = 48 * time.Hour; s.GuestUploads = true })
 	png := readTestdata(t, "small.png")
 	near := func(what string, img store.Image, want time.Duration) {
 		t.Helper()
@@ -371,12 +375,12 @@ func TestDefaultExpiry(t *testing.T) {
 	near("API upload with PT5M", storedImage(t, h, apiDoc, string(apiRaw)), 5*time.Minute)
 
 	// A default that is no preset gets its own option.
-	setSite(t, h, func(s *siteSettings) { s.DefaultExpiry = 10 * 24 * time.Hour })
+	setSite(t, h, func(s *site.Settings) { s.DefaultExpiry = 10 * 24 * time.Hour })
 	if _, body := w.get("/"); !strings.Contains(body, `<option value="864000" selected>After 10 days</option>`) {
 		t.Error("a default of 10 days is not offered and selected")
 	}
 	// No default: "Don't autodelete" is selected and uploads keep forever.
-	setSite(t, h, func(s *siteSettings) { s.DefaultExpiry = 0 })
+	setSite(t, h, func(s *site.Settings) { s.DefaultExpiry = 0 })
 	if _, body := w.get("/"); !strings.Contains(body, `<option value="never" selected>`) {
 		t.Error("without a default, \"Don't autodelete\" is not selected")
 	}
@@ -387,7 +391,7 @@ func TestDefaultExpiry(t *testing.T) {
 // TestWebUploadErrorsTranslated: the page shows the pipeline's refusals in
 // the visitor's language; the API keeps Chevereto's English.
 func TestWebUploadErrorsTranslated(t *testing.T) {
-	h := newTestHost(t, Config{MaxUpload: 1000})
+	h := newTestHost(t, Config{Settings: site.Settings{MaxUpload: 1000}})
 	mustAdmin(t, h)
 	w := newWebClient(t, h)
 	w.login("tester", "password1", false)
@@ -414,11 +418,24 @@ func TestWebUploadErrorsTranslated(t *testing.T) {
 	if msg, _ := errorOf(t, doc, []byte(raw)); status != 400 || msg != "上传来源为空。" {
 		t.Errorf("no file: %d %q", status, msg)
 	}
-	// Every message the page may show has its translation.
-	v := &visitor{Lang: langZH}
-	for _, e := range []*apiError{errTooBig(25_000_000), errTooManyPixels(50_000_000), errURLScheme("ftp"), errFlooding(50, "minute"), errFlooding(5, "month"), errGuestUploadsOff, errDuplicate} {
-		if got := h.srv.webErrorText(v, e); got == e.Message {
-			t.Errorf("%q is not translated", e.Message)
+	// Every message the page may show has its translation, and in English
+	// it is the API's message.
+	zhV, enV := &visitor{Lang: langZH}, &visitor{Lang: langEN}
+	refusals := []error{&ingest.TooBigError{Limit: 25_000_000}, &ingest.TooManyPixelsError{Limit: 50_000_000},
+		&ingest.URLSchemeError{Scheme: "ftp"}, ingest.ErrNoSpace, errors.New("unnamed")}
+	for p := range ingest.Periods {
+		refusals = append(refusals, &ingest.FloodError{Limit: 50, Period: ingest.Period(p)})
+	}
+	for _, r := range webRefusals {
+		refusals = append(refusals, r.err)
+	}
+	for _, err := range refusals {
+		api := chevereto.Describe(err, h.srv.log).Message
+		if got := h.srv.webRefusal(zhV, err); got == api {
+			t.Errorf("%q is not translated", api)
+		}
+		if got := h.srv.webRefusal(enV, err); got != api {
+			t.Errorf("%v: the page says %q, the API %q", err, got, api)
 		}
 	}
 	if m := h.srv.i18n.Missing(); len(m) > 0 {
@@ -429,7 +446,7 @@ func TestWebUploadErrorsTranslated(t *testing.T) {
 // TestUploadPageTranslated renders the upload page in Chinese for a user
 // and a guest and checks that no string it asked for lacks a translation.
 func TestUploadPageTranslated(t *testing.T) {
-	h := newTestHost(t, Config{URLUploads: true})
+	h := newTestHost(t, Config{Settings: site.Settings{URLUploads: true}})
 	mustAdmin(t, h)
 	u, _ := h.store.UserByName("tester")
 	if _, err := h.store.CreateAlbum(u.ID, "Holidays", "", store.PrivacyPublic, ""); err != nil {
@@ -440,7 +457,7 @@ func TestUploadPageTranslated(t *testing.T) {
 	if _, body := g.get("/", zh...); !strings.Contains(body, "登录后上传") {
 		t.Error("the guest page is not in Chinese")
 	}
-	setSite(t, h, func(s *siteSettings) { s.GuestUploads = true; s.DefaultExpiry = 3 * time.Hour })
+	setSite(t, h, func(s *site.Settings) { s.GuestUploads = true; s.DefaultExpiry = 3 * time.Hour })
 	if _, body := g.get("/", zh...); !strings.Contains(body, "点击任意预览图可自定义上传") {
 		t.Error("the guest upload page is not in Chinese")
 	}
@@ -463,9 +480,9 @@ func TestUploadPageTranslated(t *testing.T) {
 // TestWebUploadFloodLimits: the API's per-address flood limits count web
 // uploads too, guests' and users' alike (admins are exempt).
 func TestWebUploadFloodLimits(t *testing.T) {
-	h := newTestHost(t, Config{FloodLimits: &FloodLimits{2, 0, 0, 0, 0}})
+	h := newTestHost(t, Config{Site: site.Config{FloodLimits: &site.FloodLimits{2, 0, 0, 0, 0}}})
 	mustAdmin(t, h)
-	setSite(t, h, func(s *siteSettings) { s.GuestUploads = true })
+	setSite(t, h, func(s *site.Settings) { s.GuestUploads = true })
 	g := newWebClient(t, h)
 	g.get("/")
 	for i, name := range []string{"small.png", "photo.png"} {

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 
+	"picbed/ingest"
+	"picbed/server/site"
 	"picbed/store"
 )
 
@@ -118,7 +120,7 @@ func TestPageSecurityHeaders(t *testing.T) {
 // TestRedirectsStayOnSite tries to turn the viewer's canonical redirect
 // (and any other redirect) into a redirect elsewhere.
 func TestRedirectsStayOnSite(t *testing.T) {
-	h := newTestHost(t, Config{Duplicates: DuplicatesAllow})
+	h := newTestHost(t, Config{Settings: site.Settings{Duplicates: ingest.DuplicatesAllow}})
 	mustAdmin(t, h)
 	var ids []string
 	for _, title := range []string{"//evil.example/x", `\\evil.example`, "/%2F%2Fevil.example", "http://evil.example", "plain"} {
@@ -167,7 +169,7 @@ func TestRedirectsStayOnSite(t *testing.T) {
 		t.Errorf("only %d redirects seen: the test no longer reaches the canonical redirect", redirects)
 	}
 	// A refused API upload with format=redirect answers the message, it
-	// does not redirect (spec 1.6).
+	// does not redirect.
 	req, _ := http.NewRequest("GET", h.http.URL+"/api/1/upload?format=redirect&key="+h.key+"&source="+url.QueryEscape("http://evil.example/x.png"), nil)
 	resp, err := noFollow.Do(req)
 	if err != nil {

@@ -1,4 +1,4 @@
-package server
+package fetch
 
 import (
 	"bytes"
@@ -10,6 +10,9 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"os"
+	"path/filepath"
+	"picbed/ingest"
 	"strconv"
 	"strings"
 	"sync"
@@ -129,11 +132,19 @@ func fetchErr(t *testing.T, f *Fetcher, rawURL string, max int64) (int64, error)
 	return n, err
 }
 
-func wantAPIError(t *testing.T, err error, want string) {
+// wantErr checks that err is the refusal want: the sentinel (errors.Is), or
+// for a *ingest.TooBigError the same limit.
+func wantErr(t *testing.T, err error, want error) {
 	t.Helper()
-	var ae *apiError
-	if !errors.As(err, &ae) || ae.Message != want {
-		t.Errorf("error %v, want %q", err, want)
+	var big, wantBig *ingest.TooBigError
+	if errors.As(want, &wantBig) {
+		if !errors.As(err, &big) || big.Limit != wantBig.Limit {
+			t.Errorf("error %v, want %v", err, want)
+		}
+		return
+	}
+	if !errors.Is(err, want) {
+		t.Errorf("error %v, want %v", err, want)
 	}
 }
 
@@ -166,16 +177,16 @@ func TestFetchDialsOnlyTheCheckedAddress(t *testing.T) {
 	// The page redirects to its own name, which now resolves to 127.0.0.1:
 	// the redirect's connection is checked again and refused.
 	_, err = fetchErr(t, f, n.url("rebind.test", "/again"), 1<<20)
-	wantAPIError(t, err, "Unsupported non-public IP address for upload")
+	wantErr(t, err, ingest.ErrURLNonPublic)
 	// Later fetches keep getting the private answer and keep being refused.
 	_, err = fetchErr(t, f, n.url("rebind.test", "/pic.png"), 1<<20)
-	wantAPIError(t, err, "Unsupported non-public IP address for upload")
+	wantErr(t, err, ingest.ErrURLNonPublic)
 
 	if got, err := fetchErr(t, f, n.url("mixed.test", "/pic.png"), 1<<20); err != nil || got != int64(len(photo)) {
 		t.Errorf("mixed.test: %d bytes, %v", got, err)
 	}
 	_, err = fetchErr(t, f, n.url("private.test", "/pic.png"), 1<<20)
-	wantAPIError(t, err, "Unsupported non-public IP address for upload")
+	wantErr(t, err, ingest.ErrURLNonPublic)
 
 	n.mu.Lock()
 	defer n.mu.Unlock()
@@ -236,7 +247,7 @@ func TestFetchControlHookChecksTheSocketAddress(t *testing.T) {
 		Allow: func(ip netip.Addr) bool { return calls.Add(1) == 1 },
 	}
 	_, err = fetchErr(t, f, "http://"+ln.Addr().String()+"/x.png", 1<<20)
-	wantAPIError(t, err, "Unsupported non-public IP address for upload")
+	wantErr(t, err, ingest.ErrURLNonPublic)
 	if calls.Load() != 2 {
 		t.Errorf("Allow called %d times, want 2 (resolution and Control hook)", calls.Load())
 	}
@@ -266,10 +277,10 @@ func TestFetchRedirectCap(t *testing.T) {
 		}
 	}
 	_, err := fetchErr(t, f, n.url("img.test", fmt.Sprintf("/hop/%d", fetchMaxRedirects+1)), 1<<20)
-	wantAPIError(t, err, "Can't get target upload source info")
+	wantErr(t, err, ingest.ErrFetchFailed)
 	f.MaxRedirects = 1
 	_, err = fetchErr(t, f, n.url("img.test", "/hop/2"), 1<<20)
-	wantAPIError(t, err, "Can't get target upload source info")
+	wantErr(t, err, ingest.ErrFetchFailed)
 }
 
 func TestFetchSizeCap(t *testing.T) {
@@ -304,7 +315,7 @@ func TestFetchSizeCap(t *testing.T) {
 		t.Run(path, func(t *testing.T) {
 			var w countingWriter
 			_, _, err := f.Fetch(context.Background(), n.url("img.test", path), &w, max)
-			wantAPIError(t, err, "File too big - max 200 KB")
+			wantErr(t, err, &ingest.TooBigError{Limit: 200_000})
 			if w.n > max+1 {
 				t.Errorf("wrote %d bytes, want at most %d", w.n, max+1)
 			}
@@ -360,7 +371,7 @@ func TestFetchTimeouts(t *testing.T) {
 			start := time.Now()
 			_, err := fetchErr(t, f, n.url("img.test", path), 1<<20)
 			took := time.Since(start)
-			wantAPIError(t, err, "Can't get target upload source info")
+			wantErr(t, err, ingest.ErrFetchFailed)
 			if took > 3*time.Second {
 				t.Errorf("took %v with a 300 ms total timeout", took)
 			}
@@ -375,7 +386,7 @@ func TestFetchTimeouts(t *testing.T) {
 		start := time.Now()
 		_, err := fetchErr(t, f, fmt.Sprintf("http://hang.test:%d/x.png", addr.Port()), 1<<20)
 		took := time.Since(start)
-		wantAPIError(t, err, "Can't get target upload source info")
+		wantErr(t, err, ingest.ErrFetchFailed)
 		if took > 3*time.Second {
 			t.Errorf("connect took %v with a 200 ms connect timeout", took)
 		}
@@ -413,4 +424,13 @@ func hangingListener(t *testing.T) netip.AddrPort {
 	}
 	t.Skip("could not fill the accept queue of a loopback socket")
 	return addr
+}
+
+func readTestdata(t *testing.T, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "..", "testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }

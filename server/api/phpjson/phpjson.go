@@ -1,0 +1,124 @@
+// Package phpjson writes JSON the way PHP's json_encode does with its
+// default flags: object keys in the order the PHP array was built, "/"
+// escaped as "\/" and every non-ASCII character as \uXXXX. The hosts picbed
+// answers for (Chevereto, Lsky Pro, sm.ms) are PHP applications; Go's
+// encoding/json sorts map keys and escapes differently. Clients parse either
+// form, but matching PHP byte for byte keeps answers comparable with
+// captures of the real servers.
+package phpjson
+
+import (
+	"strconv"
+	"unicode/utf8"
+)
+
+// Null is the JSON null value in an ordered object.
+type Null struct{}
+
+// Member is one key/value pair of an ordered JSON object, written
+// {key, value}: the key is a string, the value one of string, *string (nil
+// is null), int, int64, bool, Null, Object or Array. (An array rather than
+// a struct keeps the documents' literals short: {"name", name}.)
+type Member [2]any
+
+// Object is a JSON object whose key order is kept.
+type Object []Member
+
+// Array is a JSON array (a PHP list).
+type Array []any
+
+// OptString returns s, or null when s is empty.
+func OptString(s string) any {
+	if s == "" {
+		return Null{}
+	}
+	return s
+}
+
+// Append appends the PHP-style encoding of v to b. It panics on a value
+// of another type: the documents are built by code, never from input.
+func Append(b []byte, v any) []byte {
+	switch v := v.(type) {
+	case nil, Null:
+		return append(b, "null"...)
+	case string:
+		return AppendString(b, v)
+	case *string:
+		if v == nil {
+			return append(b, "null"...)
+		}
+		return AppendString(b, *v)
+	case int:
+		return strconv.AppendInt(b, int64(v), 10)
+	case int64:
+		return strconv.AppendInt(b, v, 10)
+	case bool:
+		return strconv.AppendBool(b, v)
+	case Object:
+		b = append(b, '{')
+		for i, m := range v {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = AppendString(b, m[0].(string))
+			b = append(b, ':')
+			b = Append(b, m[1])
+		}
+		return append(b, '}')
+	case Array:
+		b = append(b, '[')
+		for i, e := range v {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = Append(b, e)
+		}
+		return append(b, ']')
+	default:
+		panic("phpjson: unsupported type")
+	}
+}
+
+const hexDigits = "0123456789abcdef"
+
+// AppendString writes s as PHP's json_encode does with default flags.
+// Invalid UTF-8 bytes become U+FFFD (PHP would fail the whole document).
+func AppendString(b []byte, s string) []byte {
+	b = append(b, '"')
+	for _, r := range s {
+		switch {
+		case r == '"':
+			b = append(b, '\\', '"')
+		case r == '\\':
+			b = append(b, '\\', '\\')
+		case r == '/':
+			b = append(b, '\\', '/')
+		case r == '\b':
+			b = append(b, '\\', 'b')
+		case r == '\f':
+			b = append(b, '\\', 'f')
+		case r == '\n':
+			b = append(b, '\\', 'n')
+		case r == '\r':
+			b = append(b, '\\', 'r')
+		case r == '\t':
+			b = append(b, '\\', 't')
+		case r < 0x20:
+			b = appendU(b, r)
+		case r < utf8.RuneSelf:
+			b = append(b, byte(r))
+		case r > 0xffff:
+			r -= 0x10000
+			b = appendU(b, 0xd800+(r>>10))
+			b = appendU(b, 0xdc00+(r&0x3ff))
+		default:
+			b = appendU(b, r)
+		}
+	}
+	return append(b, '"')
+}
+
+func appendU(b []byte, r rune) []byte {
+	return append(b, '\\', 'u',
+		hexDigits[(r>>12)&0xf], hexDigits[(r>>8)&0xf], hexDigits[(r>>4)&0xf], hexDigits[r&0xf])
+}

@@ -1,0 +1,181 @@
+package site
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/netip"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"picbed/imaging"
+	"picbed/ingest"
+	"picbed/server/fetch"
+	"picbed/store"
+)
+
+// Config is what a Site is configured with at start; the rest of its
+// settings can change while it runs (Settings).
+type Config struct {
+	// BaseURL is the public site URL without a trailing slash; "" means
+	// derived from each request.
+	BaseURL string
+	// TrustedProxies are the peers whose X-Forwarded-For, -Proto and -Host
+	// headers are believed.
+	TrustedProxies []netip.Prefix
+	// Location is the site's time zone (dates in answers and pages); nil
+	// means time.Local.
+	Location *time.Location
+	// MaxPixels is the pixel budget checked before any decode; 0 means
+	// imaging.DefaultMaxPixels.
+	MaxPixels int
+	// UploadStallTimeout cuts an upload body that delivers less than
+	// MinBodyProgress bytes within this long; 0 means no guard beyond
+	// UploadReadTimeout.
+	UploadStallTimeout time.Duration
+	// FloodLimits are the per-address upload limits; nil means
+	// DefaultFloodLimits, a zero FloodLimits none. Admins are exempt.
+	FloodLimits *FloodLimits
+	// MaxKeyFailures wrong API keys within KeyFailureWindow from one
+	// address block its API requests; 0 means DefaultMaxKeyFailures (in
+	// DefaultKeyFailureWindow), negative means never block.
+	MaxKeyFailures   int
+	KeyFailureWindow time.Duration
+}
+
+// Site is the shared state of the HTTP doors. It is safe for concurrent
+// use.
+type Site struct {
+	cfg      Config
+	store    *store.Store
+	ingest   *ingest.Ingester
+	fetcher  *fetch.Fetcher
+	log      *slog.Logger
+	now      func() time.Time
+	settings atomic.Pointer[Settings]
+	keyFails *Failures
+	flood    *floodLimiter
+}
+
+// New returns a Site over st. flags are the settings until an admin saves
+// the settings page (a saved page wins). now is the clock of every limit
+// and of ingest's dates.
+func New(cfg Config, st *store.Store, in *ingest.Ingester, fetcher *fetch.Fetcher, flags Settings, log *slog.Logger, now func() time.Time) (*Site, error) {
+	if cfg.MaxPixels <= 0 {
+		cfg.MaxPixels = imaging.DefaultMaxPixels
+	}
+	if cfg.Location == nil {
+		cfg.Location = time.Local
+	}
+	cfg.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
+	if cfg.MaxKeyFailures == 0 {
+		cfg.MaxKeyFailures = DefaultMaxKeyFailures
+	}
+	if cfg.KeyFailureWindow <= 0 {
+		cfg.KeyFailureWindow = DefaultKeyFailureWindow
+	}
+	flood := DefaultFloodLimits
+	if cfg.FloodLimits != nil {
+		flood = *cfg.FloodLimits
+	}
+	flags.ImageBaseURL = strings.TrimRight(flags.ImageBaseURL, "/")
+	s := &Site{
+		cfg:      cfg,
+		store:    st,
+		ingest:   in,
+		fetcher:  fetcher,
+		log:      log,
+		now:      now,
+		keyFails: NewFailures(cfg.MaxKeyFailures, cfg.KeyFailureWindow),
+		flood:    newFloodLimiter(flood),
+	}
+	settings, err := loadSettings(st, flags)
+	if err != nil {
+		return nil, err
+	}
+	s.settings.Store(settings)
+	return s, nil
+}
+
+// Store returns the store the site serves.
+func (s *Site) Store() *store.Store { return s.store }
+
+// Log returns the site's logger.
+func (s *Site) Log() *slog.Logger { return s.log }
+
+// Location returns the site's time zone.
+func (s *Site) Location() *time.Location { return s.cfg.Location }
+
+// Now returns the site's clock.
+func (s *Site) Now() time.Time { return s.now() }
+
+// Fetcher returns the downloader of URL sources.
+func (s *Site) Fetcher() *fetch.Fetcher { return s.fetcher }
+
+// KeyBlocked reports whether ip sent too many wrong API keys lately; a
+// door refuses its requests before reading their bodies.
+func (s *Site) KeyBlocked(ip string) error {
+	if wait, blocked := s.keyFails.Blocked(ip, s.now()); blocked {
+		return &KeyFailuresError{Wait: wait}
+	}
+	return nil
+}
+
+// AuthKey returns the user of API key key, sent from ip. It returns
+// ErrInvalidKey, and counts a failure against ip, for an empty, unknown or
+// revoked key or one of a disabled user.
+func (s *Site) AuthKey(ip, key string) (store.User, error) {
+	if key == "" {
+		return store.User{}, ErrInvalidKey
+	}
+	u, _, err := s.store.AuthAPIKey(key)
+	if err != nil {
+		if errors.Is(err, store.ErrUnauthorized) || errors.Is(err, store.ErrNotFound) {
+			s.keyFails.Fail(ip, s.now())
+			return store.User{}, ErrInvalidKey
+		}
+		return store.User{}, err
+	}
+	return u, nil
+}
+
+// Upload runs req through the flood limits of req.IP (admins are exempt)
+// and ingest. The upload is counted before it runs, so concurrent ones
+// cannot all slip under a limit, and given back if it fails.
+func (s *Site) Upload(ctx context.Context, up *store.Upload, req ingest.Request) (store.Image, error) {
+	if !req.Owner.Admin {
+		at := s.now()
+		if err := s.flood.take(req.IP, at); err != nil {
+			return store.Image{}, err
+		}
+		img, err := s.ingest.Ingest(ctx, up, req)
+		if err != nil {
+			s.flood.undo(req.IP, at)
+		}
+		return img, err
+	}
+	return s.ingest.Ingest(ctx, up, req)
+}
+
+// OwnAlbum returns the id of the album encoded as v (an album id field; ""
+// is no album, id 0). It returns ErrNotYourAlbum when v names no album of
+// user's.
+func (s *Site) OwnAlbum(user store.User, v string) (uint64, error) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0, nil
+	}
+	id, ok := s.store.DecodeID(v)
+	if !ok || user.ID == 0 {
+		return 0, ErrNotYourAlbum
+	}
+	a, err := s.store.Album(id)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && a.OwnerID != user.ID) {
+		return 0, ErrNotYourAlbum
+	}
+	if err != nil {
+		return 0, err
+	}
+	return id, nil
+}
