@@ -39,6 +39,58 @@ func env(name, def string) string {
 	return def
 }
 
+// envBool returns the PICBED_ variable name read as a boolean (true,
+// false, 1, 0, ...), or def when it is unset; a value that is no boolean is
+// a usage error.
+func envBool(name string, def bool) (bool, error) {
+	v, ok := os.LookupEnv("PICBED_" + name)
+	if !ok {
+		return def, nil
+	}
+	b, err := strconv.ParseBool(strings.TrimSpace(v))
+	if err != nil {
+		return def, usageError{fmt.Sprintf("PICBED_%s=%q: want true or false", name, v)}
+	}
+	return b, nil
+}
+
+// joinBoolValues turns "--flag true" into "--flag=true" for the boolean
+// flags of fs, so a command line written when --url-uploads took a value
+// keeps working; the flag package would read the word as an argument.
+func joinBoolValues(fs *flag.FlagSet, args []string) []string {
+	out := make([]string, 0, len(args))
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			return append(out, args[i:]...)
+		}
+		if f := fs.Lookup(strings.TrimLeft(a, "-")); f != nil && strings.HasPrefix(a, "-") && i+1 < len(args) {
+			bf, ok := f.Value.(interface{ IsBoolFlag() bool })
+			if _, err := strconv.ParseBool(args[i+1]); ok && bf.IsBoolFlag() && err == nil {
+				out = append(out, a+"="+args[i+1])
+				i++
+				continue
+			}
+		}
+		out = append(out, a)
+	}
+	return out
+}
+
+// onCommandLine reports whether flag name was set on the command line.
+func onCommandLine(fs *flag.FlagSet, name string) bool {
+	given := false
+	fs.Visit(func(f *flag.Flag) { given = given || f.Name == name })
+	return given
+}
+
+// flagGiven reports whether flag name was set on the command line or by
+// its PICBED_ variable.
+func flagGiven(fs *flag.FlagSet, name string) bool {
+	_, inEnv := os.LookupEnv("PICBED_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_")))
+	return inEnv || onCommandLine(fs, name)
+}
+
 func dataFlag(fs *flag.FlagSet) *string {
 	return fs.String("data", env("DATA", "./data"), "data `dir`: database and image tree (PICBED_DATA)")
 }
@@ -55,19 +107,30 @@ func parseServeFlags(args []string, stderr io.Writer) (Config, error) {
 	maxPixels := fs.String("max-pixels", env("MAX_PIXELS", strconv.Itoa(imaging.DefaultMaxPixels)), "largest accepted width*height (PICBED_MAX_PIXELS)")
 	exif := fs.String("exif", env("EXIF", "strip"), "EXIF policy for JPEGs: strip (keep orientation) or keep (PICBED_EXIF)")
 	dups := fs.String("duplicates", env("DUPLICATES", "reuse"), "same bytes uploaded again by the same user: reuse, reject or allow (PICBED_DUPLICATES)")
-	urlUploads := fs.String("url-uploads", env("URL_UPLOADS", "false"), "allow `source` to be a URL fetched by the server, public addresses only (PICBED_URL_UPLOADS)")
+	urlUploadsDef, urlUploadsErr := envBool("URL_UPLOADS", false)
+	urlUploads := fs.Bool("url-uploads", urlUploadsDef, "allow source to be a URL fetched by the server, public addresses only; --url-uploads=false turns it off (PICBED_URL_UPLOADS=true|false)")
 	logLevel := fs.String("log-level", env("LOG_LEVEL", "info"), "debug, info, warn or error (PICBED_LOG_LEVEL)")
 	flood := fs.String("flood-limits", env("FLOOD_LIMITS", site.DefaultFloodLimits.String()), "uploads per address per `minute,hour,day,week,month` (0 = no limit; admins exempt), or off (PICBED_FLOOD_LIMITS)")
 	memLimit := fs.String("memory-limit", env("MEMORY_LIMIT", ""), "soft memory `limit` of the Go runtime, e.g. 256MB; empty: off, GOMEMLIMIT applies (PICBED_MEMORY_LIMIT)")
 	decodeWorkers := fs.String("decode-workers", env("DECODE_WORKERS", strconv.Itoa(runtime.NumCPU())), "images decoded at once; more uploads queue (PICBED_DECODE_WORKERS)")
 	stall := fs.String("upload-stall-timeout", env("UPLOAD_STALL_TIMEOUT", site.DefaultUploadStallTimeout.String()), "cut an upload body that sends under 16 KiB in this `duration`; 0: off (PICBED_UPLOAD_STALL_TIMEOUT)")
-	if err := fs.Parse(args); err != nil {
+	if err := fs.Parse(joinBoolValues(fs, args)); err != nil {
 		return Config{}, err
 	}
 	if fs.NArg() > 0 {
 		return Config{}, usageError{fmt.Sprintf("unexpected argument %q", fs.Arg(0))}
 	}
+	if urlUploadsErr != nil && !onCommandLine(fs, "url-uploads") {
+		return Config{}, urlUploadsErr
+	}
 	cfg := Config{Addr: *addr, Data: *data}
+	// The settings page's values that the command line or the environment
+	// gave: a saved settings page wins over them, and says so.
+	for _, name := range []string{"max-upload", "exif", "duplicates", "url-uploads", "image-base-url"} {
+		if flagGiven(fs, name) {
+			cfg.Server.Site.SettingsGiven = append(cfg.Server.Site.SettingsGiven, "--"+name)
+		}
+	}
 	sc, flags := &cfg.Server.Site, &cfg.Server.Settings
 	sc.BaseURL, flags.ImageBaseURL = *baseURL, *imageBase
 	var err error
@@ -83,9 +146,7 @@ func parseServeFlags(args []string, stderr io.Writer) (Config, error) {
 	if flags.Duplicates, err = ingest.ParseDuplicates(*dups); err != nil {
 		return Config{}, usageError{fmt.Sprintf("--duplicates %q: want reuse, reject or allow", *dups)}
 	}
-	if flags.URLUploads, err = strconv.ParseBool(*urlUploads); err != nil {
-		return Config{}, usageError{fmt.Sprintf("--url-uploads %q: want true or false", *urlUploads)}
-	}
+	flags.URLUploads = *urlUploads
 	flimits, err := site.ParseFloodLimits(*flood)
 	if err != nil {
 		return Config{}, usageError{fmt.Sprintf("--flood-limits %q: %v", *flood, err)}

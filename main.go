@@ -13,12 +13,14 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"syscall"
 	"text/tabwriter"
@@ -144,10 +146,19 @@ func run(ctx context.Context, cfg Config, stderr io.Writer) error {
 	defer cln.Close()
 
 	log.Info("picbed listening", slog.String("addr", ln.Addr().String()), slog.String("data", cfg.Data),
-		slog.Int("decode_workers", cfg.Server.DecodeWorkers), slog.Int64("memory_limit", debug.SetMemoryLimit(-1)))
+		slog.Int("decode_workers", cfg.Server.DecodeWorkers), slog.String("memory_limit", memoryLimitText(debug.SetMemoryLimit(-1))))
 	err = srv.Serve(ctx, ln, shutdownGrace)
 	log.Info("picbed stopped")
 	return err
+}
+
+// memoryLimitText is the Go runtime's soft memory limit for the start-up
+// log: "off" when none is set (the runtime reports math.MaxInt64).
+func memoryLimitText(n int64) string {
+	if n == math.MaxInt64 {
+		return "off"
+	}
+	return strconv.FormatInt(n, 10) + "B"
 }
 
 func serveControl(ln net.Listener, h http.Handler, log *slog.Logger) {

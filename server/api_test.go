@@ -42,8 +42,8 @@ func newTestHost(t *testing.T, cfg Config) *testHost {
 	return newTestHostDeps(t, cfg, Deps{})
 }
 
-// newTestHostDeps is newTestHost with d's Fetcher (the store, UI and log are
-// the test's own).
+// newTestHostDeps is newTestHost with d's Fetcher and Log (the store and
+// UI are the test's own; no Log is a quiet one).
 func newTestHostDeps(t *testing.T, cfg Config, d Deps) *testHost {
 	t.Helper()
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -52,7 +52,10 @@ func newTestHostDeps(t *testing.T, cfg Config, d Deps) *testHost {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	d.Store, d.UI, d.Log = st, os.DirFS("../ui"), quiet
+	d.Store, d.UI = st, os.DirFS("../ui")
+	if d.Log == nil {
+		d.Log = quiet
+	}
 	srv, err := New(cfg, d)
 	if err != nil {
 		t.Fatal(err)

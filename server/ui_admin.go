@@ -74,6 +74,8 @@ type adminSettingsPage struct {
 	Duplicates []option
 	// DefaultImageBase is where images are served without an image base URL.
 	DefaultImageBase string
+	// Ignored are the flags given at start that the saved settings override.
+	Ignored []site.IgnoredFlag
 }
 
 func formOf(st *site.Settings) settingsForm {
@@ -95,7 +97,7 @@ func (s *Server) renderAdminSettings(c echo.Context, status int, f settingsForm,
 		return option{Value: value, Label: s.t(v, label), Selected: value == cur}
 	}
 	d := adminSettingsPage{
-		Form: f, Saved: saved, Done: done,
+		Form: f, Saved: saved, Done: done, Ignored: s.site.IgnoredFlags(),
 		DefaultImageBase: s.site.SiteURL(c.Request()) + "/images",
 		Exifs: []option{
 			opt(imaging.StripEXIF.String(), "Remove it (the orientation is kept)", f.EXIF),

@@ -1,11 +1,13 @@
 package server
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
+	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -549,5 +551,45 @@ func TestAdminSetsPassword(t *testing.T) {
 	}
 	if resp, _ := w.post("/admin/users/999/password", url.Values{"password": {"another-1"}}); resp.StatusCode != http.StatusNotFound {
 		t.Fatalf("unknown user: %d", resp.StatusCode)
+	}
+}
+
+// TestSavedSettingsNameTheFlagsTheyOverride: once the settings page is
+// saved, the flags it overrides are named at start (a warning naming the
+// flag, its value and the saved value in force) and on the page. Before,
+// they were ignored without a word.
+func TestSavedSettingsNameTheFlagsTheyOverride(t *testing.T) {
+	flags := Config{
+		Site:     site.Config{SettingsGiven: []string{"--max-upload", "--exif", "--duplicates"}},
+		Settings: site.Settings{MaxUpload: 10_000_000, EXIF: imaging.KeepEXIF, Duplicates: ingest.DuplicatesReuse},
+	}
+	h := newTestHost(t, flags)
+	w := adminClient(t, h)
+	if _, body := w.get("/admin"); strings.Contains(body, `id="ignored-flags"`) {
+		t.Error("flags listed as overridden before the page was ever saved")
+	}
+	// The saved page keeps --duplicates' value: only the other two differ.
+	if resp, _ := w.post("/admin", goodSettings()); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("save: %d", resp.StatusCode)
+	}
+	_, body := w.get("/admin")
+	for _, want := range []string{`<code>--max-upload</code> asked for 10 MB; in force: 25 MB`, `<code>--exif</code> asked for keep; in force: strip`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("settings page lacks %q", want)
+		}
+	}
+	if strings.Contains(body, "<code>--duplicates</code>") {
+		t.Error("--duplicates listed although the saved value is the same")
+	}
+
+	// The next start with the same flags says so in its log.
+	var logged bytes.Buffer
+	if _, err := New(flags, Deps{Store: h.store, UI: os.DirFS("../ui"), Log: slog.New(slog.NewTextHandler(&logged, nil))}); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`level=WARN msg="flag ignored: the saved settings page wins; change the setting there" flag=--max-upload value="10 MB" saved="25 MB"`, `flag=--exif value=keep saved=strip`} {
+		if !strings.Contains(logged.String(), want) {
+			t.Errorf("start-up log lacks %q:\n%s", want, logged.String())
+		}
 	}
 }

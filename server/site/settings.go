@@ -2,6 +2,8 @@ package site
 
 import (
 	"fmt"
+	"slices"
+	"strconv"
 	"time"
 
 	"picbed/imaging"
@@ -80,21 +82,61 @@ func (v Settings) toStore() store.Settings {
 	}
 }
 
-// loadSettings returns the saved settings, or flags' when none were saved.
-func loadSettings(st *store.Store, flags Settings) (*Settings, error) {
-	saved, ok, err := st.Settings()
+// loadSettings returns the saved settings (saved true), or flags' when none
+// were saved.
+func loadSettings(st *store.Store, flags Settings) (v *Settings, saved bool, err error) {
+	rec, ok, err := st.Settings()
 	if err != nil {
-		return nil, fmt.Errorf("site: load settings: %w", err)
+		return nil, false, fmt.Errorf("site: load settings: %w", err)
 	}
 	if !ok {
 		v := flags.withDefaults()
-		return &v, nil
+		return &v, false, nil
 	}
-	v, err := fromStore(saved)
+	got, err := fromStore(rec)
 	if err != nil {
-		return nil, fmt.Errorf("site: saved settings: %w", err)
+		return nil, false, fmt.Errorf("site: saved settings: %w", err)
 	}
-	return &v, nil
+	return &got, true, nil
+}
+
+// IgnoredFlag is a flag of the settings page's values that the saved page
+// overrides.
+type IgnoredFlag struct {
+	Flag  string // "--max-upload"
+	Value string // what the flag said, as the page shows it ("10 MB")
+	Saved string // the value in force
+}
+
+// settingFlags are the flags of Settings: how each compares and shows.
+var settingFlags = []struct {
+	flag string
+	show func(Settings) string
+}{
+	{"--max-upload", func(v Settings) string { return SizeFormatted(v.MaxUpload) }},
+	{"--exif", func(v Settings) string { return v.EXIF.String() }},
+	{"--duplicates", func(v Settings) string { return v.Duplicates.String() }},
+	{"--url-uploads", func(v Settings) string { return strconv.FormatBool(v.URLUploads) }},
+	{"--image-base-url", func(v Settings) string { return v.ImageBaseURL }},
+}
+
+// IgnoredFlags lists the flags given (Config.SettingsGiven) whose value
+// differs from the settings in force, once the settings page was saved.
+func (s *Site) IgnoredFlags() []IgnoredFlag {
+	if !s.saved.Load() {
+		return nil
+	}
+	cur := s.Settings()
+	var out []IgnoredFlag
+	for _, f := range settingFlags {
+		if !slices.Contains(s.cfg.SettingsGiven, f.flag) {
+			continue
+		}
+		if v, saved := f.show(s.flags), f.show(*cur); v != saved {
+			out = append(out, IgnoredFlag{Flag: f.flag, Value: v, Saved: saved})
+		}
+	}
+	return out
 }
 
 // Settings returns the current settings snapshot. The caller must not
@@ -108,6 +150,7 @@ func (s *Site) SaveSettings(v Settings) error {
 		return err
 	}
 	s.settings.Store(&v)
+	s.saved.Store(true)
 	return nil
 }
 

@@ -42,6 +42,11 @@ type Config struct {
 	// DefaultKeyFailureWindow), negative means never block.
 	MaxKeyFailures   int
 	KeyFailureWindow time.Duration
+	// SettingsGiven names the flags of the settings ("--exif") given on the
+	// command line or in the environment. A saved settings page wins over
+	// them: New logs each one whose value it overrides, and IgnoredFlags
+	// lists them for the page.
+	SettingsGiven []string
 }
 
 // Site is the shared state of the HTTP doors. It is safe for concurrent
@@ -54,6 +59,8 @@ type Site struct {
 	log      *slog.Logger
 	now      func() time.Time
 	settings atomic.Pointer[Settings]
+	flags    Settings    // the settings the flags gave
+	saved    atomic.Bool // the settings page was saved: flags no longer apply
 	keyFails *Failures
 	flood    *floodLimiter
 }
@@ -87,14 +94,20 @@ func New(cfg Config, st *store.Store, in *ingest.Ingester, fetcher *fetch.Fetche
 		fetcher:  fetcher,
 		log:      log,
 		now:      now,
+		flags:    flags,
 		keyFails: NewFailures(cfg.MaxKeyFailures, cfg.KeyFailureWindow),
 		flood:    newFloodLimiter(flood),
 	}
-	settings, err := loadSettings(st, flags)
+	settings, saved, err := loadSettings(st, flags)
 	if err != nil {
 		return nil, err
 	}
 	s.settings.Store(settings)
+	s.saved.Store(saved)
+	for _, f := range s.IgnoredFlags() {
+		log.Warn("flag ignored: the saved settings page wins; change the setting there",
+			slog.String("flag", f.Flag), slog.String("value", f.Value), slog.String("saved", f.Saved))
+	}
 	return s, nil
 }
 
