@@ -1,12 +1,15 @@
 package server
 
 import (
+	"bytes"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/netip"
 	"picbed/ingest"
 	"picbed/server/site"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -172,10 +175,19 @@ func TestDefaultFloodLimitAndOff(t *testing.T) {
 	}
 }
 
+// TestFailedKeysBlockTheAddress: ten wrong keys from one address block its
+// wrong keys (refused with their own message and Retry-After, answered
+// slowly, bodies not read) but never a valid key: behind a NAT or a proxy
+// without --trusted-proxies every client shares the address, and keys are
+// long random secrets. Before, the right key of every user at that address
+// was refused for ten minutes.
 func TestFailedKeysBlockTheAddress(t *testing.T) {
 	png := readTestdata(t, "small.png")
 	clock := newFakeClock()
-	h := newTestHost(t, Config{Site: site.Config{TrustedProxies: viaLoopbackProxy, FloodLimits: &site.FloodLimits{}}})
+	var logged lockedLog
+	const delay = 50 * time.Millisecond
+	h := newTestHostDeps(t, Config{Site: site.Config{TrustedProxies: viaLoopbackProxy, FloodLimits: &site.FloodLimits{}, KeyFailureDelay: delay}},
+		Deps{Log: slog.New(slog.NewTextHandler(&logged, nil))})
 	h.srv.now = clock.Now
 	wrong := "pb_" + "0123456789012345678901234567890123456789"
 	withKey := func(ip, key string) http.Header {
@@ -200,12 +212,16 @@ func TestFailedKeysBlockTheAddress(t *testing.T) {
 		}
 		clock.Add(time.Second)
 	}
-	// Now everything from that address is refused, the right key too,
-	// and a body key is not even read.
+	if n := strings.Count(logged.String(), `msg="API key guesses throttled`); n != 1 || !strings.Contains(logged.String(), "ip=192.0.2.1") {
+		t.Errorf("the block was logged %d times (want once, with the address):\n%s", n, logged.String())
+	}
+	// Now wrong keys (and requests without one) get the blocked refusal,
+	// slowly, and a body key is not even read...
 	want := `{"status_code":400,"error":{"message":"Too many failed API key attempts. Try again later.","code":100,"context":"Exception"},"status_txt":"Bad Request"}`
-	for _, hdr := range []http.Header{withKey("192.0.2.1", h.key), withKey("192.0.2.1", wrong), from("192.0.2.1")} {
+	for _, hdr := range []http.Header{withKey("192.0.2.1", wrong), from("192.0.2.1")} {
 		req, _ := http.NewRequest("POST", h.http.URL+"/api/1/upload", nil)
 		req.Header = hdr
+		start := time.Now()
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
@@ -219,22 +235,63 @@ func TestFailedKeysBlockTheAddress(t *testing.T) {
 		if ra, err := strconv.Atoi(resp.Header.Get("Retry-After")); err != nil || ra < 1 || ra > int(site.DefaultKeyFailureWindow/time.Second) {
 			t.Errorf("Retry-After %q", resp.Header.Get("Retry-After"))
 		}
+		if took := time.Since(start); took < delay {
+			t.Errorf("a refusal of the blocked address came after %s, want at least %s", took, delay)
+		}
+	}
+	// ... a wrong key in the form is refused before its file is staged...
+	if status, doc, raw := h.post(t, map[string]string{"key": wrong}, "a.png", png, from("192.0.2.1")); status != 400 {
+		t.Errorf("wrong body key: %d %s", status, raw)
+	} else if msg, _ := errorOf(t, doc, raw); msg != "Too many failed API key attempts. Try again later." {
+		t.Errorf("wrong body key: %q", msg)
+	}
+	h.waitTmpEmpty(t)
+	// ... but the right key passes, in the header or in the form.
+	before := h.imageCount(t)
+	if status, _, raw := h.post(t, nil, "photo.png", readTestdata(t, "photo.png"), withKey("192.0.2.1", h.key)); status != 200 {
+		t.Errorf("right key from the blocked address: %d %s", status, raw)
+	}
+	if status, _, raw := h.post(t, map[string]string{"key": h.key}, "b.png", readTestdata(t, "small.jpg"), from("192.0.2.1")); status != 200 {
+		t.Errorf("right form key from the blocked address: %d %s", status, raw)
+	}
+	if got := h.imageCount(t); got != before+2 {
+		t.Errorf("%d images after two right keys, want %d", got, before+2)
 	}
 	// Other addresses keep working.
 	if status, _, raw := h.post(t, nil, "a.png", png, withKey("192.0.2.2", h.key)); status != 200 {
 		t.Errorf("other address: %d %s", status, raw)
 	}
-	// Once the first failure is older than the window, the address is let
-	// in again; one more failure blocks it again (the other nine are still
-	// in the window).
+	// Once the first failure is older than the window, a wrong key is an
+	// ordinary one again; one more failure blocks it again (the other nine
+	// are still in the window).
 	clock.Add(site.DefaultKeyFailureWindow - site.DefaultMaxKeyFailures*time.Second + time.Second/2)
-	if status, _, raw := h.post(t, nil, "a.png", png, withKey("192.0.2.1", h.key)); status != 200 {
+	if status, doc, raw := h.post(t, nil, "a.png", png, withKey("192.0.2.1", wrong)); status != 400 {
 		t.Errorf("after the window: %d %s", status, raw)
-	}
-	h.post(t, nil, "a.png", png, withKey("192.0.2.1", wrong))
-	if status, doc, raw := h.post(t, nil, "a.png", png, withKey("192.0.2.1", h.key)); status != 400 {
-		t.Errorf("one more failure: %d %s", status, raw)
 	} else if msg, _ := errorOf(t, doc, raw); msg != "Too many failed API key attempts. Try again later." {
-		t.Errorf("one more failure: %q", msg)
+		t.Errorf("the tenth failure in the window: %q", msg)
 	}
+	clock.Add(site.DefaultKeyFailureWindow)
+	if status, doc, raw := h.post(t, nil, "a.png", png, withKey("192.0.2.1", wrong)); status != 400 {
+		t.Errorf("a window later: %d %s", status, raw)
+	} else if msg, _ := errorOf(t, doc, raw); msg != "Invalid API v1 key." {
+		t.Errorf("a wrong key a window later: %q", msg)
+	}
+}
+
+// lockedLog collects log output written from several goroutines.
+type lockedLog struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (l *lockedLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.Write(p)
+}
+
+func (l *lockedLog) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.String()
 }

@@ -28,6 +28,10 @@ const (
 	// in; a blocked address is let in again once its oldest counted failure
 	// is older than this.
 	DefaultKeyFailureWindow = 10 * time.Minute
+	// DefaultKeyFailureDelay is how long a refused key of a blocked address
+	// waits for its answer: a scanner gets a guess a second per
+	// connection, and a valid key is never delayed.
+	DefaultKeyFailureDelay = time.Second
 	// maxTrackedIPs bounds each limiter's table. A failure entry holds at
 	// most DefaultMaxKeyFailures times (~250 B), a flood entry 5 windows of
 	// floodBuckets 16-bit counters (~700 B): a few MB at most.
@@ -182,19 +186,23 @@ func (k *Failures) Blocked(ip string, now time.Time) (time.Duration, bool) {
 	return (*ts)[0].Add(k.window).Sub(now), true
 }
 
-// Fail records a failure of ip at now. An IPv6 address counts for its
-// whole /64, the block one host usually gets.
-func (k *Failures) Fail(ip string, now time.Time) {
+// Fail records a failure of ip at now, and reports whether it is the one
+// that blocks ip. An IPv6 address counts for its whole /64, the block one
+// host usually gets.
+func (k *Failures) Fail(ip string, now time.Time) (blocks bool) {
 	if k.max <= 0 {
-		return
+		return false
 	}
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	ts := k.ips.getOrAdd(LimitKey(ip), func() *[]time.Time { return new([]time.Time) })
-	*ts = append(k.prune(*ts, now), now)
+	*ts = k.prune(*ts, now)
+	before := len(*ts)
+	*ts = append(*ts, now)
 	if len(*ts) > k.max {
 		*ts = (*ts)[len(*ts)-k.max:]
 	}
+	return before == k.max-1
 }
 
 // Len returns how many keys are tracked: at most the table's bound.

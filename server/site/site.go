@@ -42,6 +42,9 @@ type Config struct {
 	// DefaultKeyFailureWindow), negative means never block.
 	MaxKeyFailures   int
 	KeyFailureWindow time.Duration
+	// KeyFailureDelay is how long a refusal of a blocked address waits
+	// before it is answered; 0 means DefaultKeyFailureDelay, negative none.
+	KeyFailureDelay time.Duration
 	// SettingsGiven names the flags of the settings ("--exif") given on the
 	// command line or in the environment. A saved settings page wins over
 	// them: New logs each one whose value it overrides, and IgnoredFlags
@@ -81,6 +84,9 @@ func New(cfg Config, st *store.Store, in *ingest.Ingester, fetcher *fetch.Fetche
 	}
 	if cfg.KeyFailureWindow <= 0 {
 		cfg.KeyFailureWindow = DefaultKeyFailureWindow
+	}
+	if cfg.KeyFailureDelay == 0 {
+		cfg.KeyFailureDelay = DefaultKeyFailureDelay
 	}
 	flood := DefaultFloodLimits
 	if cfg.FloodLimits != nil {
@@ -126,31 +132,53 @@ func (s *Site) Now() time.Time { return s.now() }
 // Fetcher returns the downloader of URL sources.
 func (s *Site) Fetcher() *fetch.Fetcher { return s.fetcher }
 
-// KeyBlocked reports whether ip sent too many wrong API keys lately; a
-// door refuses its requests before reading their bodies.
-func (s *Site) KeyBlocked(ip string) error {
-	if wait, blocked := s.keyFails.Blocked(ip, s.now()); blocked {
-		return &KeyFailuresError{Wait: wait}
-	}
-	return nil
+// KeyBlocked reports whether ip sent too many wrong API keys lately. Its
+// requests are still answered: a valid key goes through (keys are long
+// random secrets, so an address full of wrong ones is a scanner, or a
+// neighbour behind the same NAT or proxy, not someone about to guess a
+// key), but a door must not stage a file for a blocked address before its
+// key is checked.
+func (s *Site) KeyBlocked(ip string) bool {
+	_, blocked := s.keyFails.Blocked(ip, s.now())
+	return blocked
 }
 
-// AuthKey returns the user of API key key, sent from ip. It returns
-// ErrInvalidKey, and counts a failure against ip, for an empty, unknown or
-// revoked key or one of a disabled user.
-func (s *Site) AuthKey(ip, key string) (store.User, error) {
-	if key == "" {
+// AuthKey returns the user of API key key, sent from ip. A valid key is
+// accepted whatever the address did before. An empty, unknown or revoked
+// key, or one of a disabled user, is ErrInvalidKey, and counts against ip
+// unless it is empty (no key is no guess). Once ip has
+// Config.MaxKeyFailures wrong keys within the window, every refusal is a
+// *KeyFailuresError instead, answered only after Config.KeyFailureDelay
+// (or when ctx ends), which slows a scanner down without costing a valid
+// key anything. The moment an address becomes blocked is logged with the
+// address.
+func (s *Site) AuthKey(ctx context.Context, ip, key string) (store.User, error) {
+	wait, blocked := s.keyFails.Blocked(ip, s.now())
+	if key != "" {
+		u, _, err := s.store.AuthAPIKey(key)
+		if err == nil {
+			return u, nil
+		}
+		if !errors.Is(err, store.ErrUnauthorized) && !errors.Is(err, store.ErrNotFound) {
+			return store.User{}, err
+		}
+		if s.keyFails.Fail(ip, s.now()) {
+			s.log.Warn("API key guesses throttled: wrong keys from this address are refused and slowed down",
+				slog.String("ip", ip), slog.Int("failures", s.cfg.MaxKeyFailures), slog.Duration("window", s.cfg.KeyFailureWindow))
+		}
+	}
+	if !blocked {
 		return store.User{}, ErrInvalidKey
 	}
-	u, _, err := s.store.AuthAPIKey(key)
-	if err != nil {
-		if errors.Is(err, store.ErrUnauthorized) || errors.Is(err, store.ErrNotFound) {
-			s.keyFails.Fail(ip, s.now())
-			return store.User{}, ErrInvalidKey
+	if s.cfg.KeyFailureDelay > 0 {
+		t := time.NewTimer(s.cfg.KeyFailureDelay)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
 		}
-		return store.User{}, err
 	}
-	return u, nil
+	return store.User{}, &KeyFailuresError{Wait: wait}
 }
 
 // Upload runs req through the flood limits of req.IP (admins are exempt)

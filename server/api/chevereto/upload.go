@@ -78,7 +78,9 @@ func (a *API) HandleUpload(c echo.Context) error {
 		// An address blocked for guessing keys gets no drain: its refusal
 		// is the one answer it should not be spent bandwidth on.
 		var blocked *site.KeyFailuresError
-		if !errors.As(err, &blocked) {
+		if errors.As(err, &blocked) {
+			c.Response().Header().Set("Retry-After", strconv.Itoa(int(blocked.Wait/time.Second)+1))
+		} else {
 			io.CopyN(io.Discard, body, MaxDrainBytes)
 		}
 		a.writeError(c.Response(), req.format(), Describe(err, a.site.Log()))
@@ -91,7 +93,9 @@ func (a *API) HandleUpload(c echo.Context) error {
 }
 
 // upload runs an API upload request in Chevereto V3's order of checks:
-// key, version, action, then the flood limits, the source and ingest. The
+// key, version, action, then the flood limits, the source and ingest. A
+// valid key passes even from an address blocked for wrong keys; wrong
+// ones from there are refused and slowed down (site.AuthKey). The
 // key's user owns the image; album_id puts it in one of that user's
 // albums, and is ignored (as Chevereto V4 does) when it names no album of
 // theirs. Without an expiration the admin's default auto-delete applies
@@ -99,14 +103,6 @@ func (a *API) HandleUpload(c echo.Context) error {
 func (a *API) upload(c echo.Context, req *Request, bodyRead func()) (store.Image, store.User, error) {
 	r := c.Request()
 	ip := c.RealIP()
-	// An address that sent too many wrong keys is refused before anything
-	// of its body is read or stored.
-	if err := a.site.KeyBlocked(ip); err != nil {
-		var blocked *site.KeyFailuresError
-		errors.As(err, &blocked)
-		c.Response().Header().Set("Retry-After", strconv.Itoa(int(blocked.Wait/time.Second)+1))
-		return store.Image{}, store.User{}, err
-	}
 	up, err := a.site.Store().NewUpload()
 	if err != nil {
 		return store.Image{}, store.User{}, err
@@ -121,7 +117,7 @@ func (a *API) upload(c echo.Context, req *Request, bodyRead func()) (store.Image
 		if authed {
 			return nil
 		}
-		u, err := a.site.AuthKey(ip, key)
+		u, err := a.site.AuthKey(r.Context(), ip, key)
 		if err != nil {
 			return err
 		}
@@ -139,9 +135,12 @@ func (a *API) upload(c echo.Context, req *Request, bodyRead func()) (store.Image
 	}
 	if r.Method == http.MethodPost {
 		// The key, when it came first, is checked before the file is
-		// stored. Clients that send it later are checked afterwards.
+		// stored. Clients that send it later are checked afterwards,
+		// unless their address is blocked for wrong keys: that one stages
+		// no file before its key passed.
+		blocked := !authed && a.site.KeyBlocked(ip)
 		err := a.ReadForm(r, up, req.Form, func(f *site.Form) error {
-			if k := f.Get("key"); k != "" {
+			if k := f.Get("key"); k != "" || blocked {
 				return auth(k)
 			}
 			return nil
