@@ -8,6 +8,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -30,6 +31,12 @@ const (
 	persistentSessionTTL = 30 * 24 * time.Hour
 	// guestCookieTTL keeps a guest's claim on their uploads for a year.
 	guestCookieTTL = 365 * 24 * time.Hour
+	// deviceCookie marks a browser that logged in to an account before: it
+	// may still log in to that account while the account is throttled for
+	// failed logins from elsewhere (OWASP's "device cookies").
+	deviceCookie = "pb_device"
+	// deviceCookieTTL is how long a browser stays known to an account.
+	deviceCookieTTL = 365 * 24 * time.Hour
 	// csrfField and csrfHeader carry the CSRF token of forms and scripts.
 	csrfField  = "csrf"
 	csrfHeader = "X-CSRF-Token"
@@ -101,15 +108,22 @@ func (s *Server) loadVisitor(next echo.HandlerFunc) echo.HandlerFunc {
 				return err
 			}
 		}
-		if ck, err := r.Cookie(guestCookie); err == nil && validGuestCookie(ck.Value) {
+		if ck, err := r.Cookie(guestCookie); err == nil && s.validSigned("guest", ck.Value) {
 			v.guest = ck.Value
 		} else {
-			v.guest = randomToken()
-			s.setCookie(c, guestCookie, v.guest, guestCookieTTL, true)
+			s.newGuest(c, v)
 		}
 		c.Set(visitorKey, v)
 		return next(c)
 	}
+}
+
+// newGuest gives v a new guest id, issued by this server: a signed random
+// value (signed), so a cookie a client (or a sibling site that can set
+// cookies for this host) made up is never taken as a guest id.
+func (s *Server) newGuest(c echo.Context, v *visitor) {
+	v.guest = s.signed("guest", randomToken())
+	s.setCookie(c, guestCookie, v.guest, guestCookieTTL, true)
 }
 
 func randomToken() string {
@@ -118,12 +132,23 @@ func randomToken() string {
 	return hex.EncodeToString(b)
 }
 
-func validGuestCookie(v string) bool {
-	if len(v) != 32 {
+// signedMACLen is the length in hex of the MAC of a signed cookie value:
+// 128 bits.
+const signedMACLen = 32
+
+// signed returns value with this server's MAC for purpose appended:
+// "VALUE.MAC".
+func (s *Server) signed(purpose, value string) string {
+	return value + "." + hex.EncodeToString(s.mac("signed", purpose, value))[:signedMACLen]
+}
+
+// validSigned reports whether v was made by signed for purpose.
+func (s *Server) validSigned(purpose, v string) bool {
+	value, mac, ok := strings.Cut(v, ".")
+	if !ok || len(value) > 128 || len(mac) != signedMACLen {
 		return false
 	}
-	_, err := hex.DecodeString(v)
-	return err == nil
+	return hmac.Equal([]byte(v), []byte(s.signed(purpose, value)))
 }
 
 func (s *Server) mac(parts ...string) []byte {
@@ -133,6 +158,20 @@ func (s *Server) mac(parts ...string) []byte {
 		m.Write([]byte{0})
 	}
 	return m.Sum(nil)
+}
+
+// knownDevice returns the device of r that logged in to user id before, as
+// the key of its own failure count; ok is false without such a cookie.
+func (s *Server) knownDevice(r *http.Request, id uint64) (device string, ok bool) {
+	ck, err := r.Cookie(deviceCookie)
+	if err != nil || !s.validSigned("device", ck.Value) {
+		return "", false
+	}
+	who, _, _ := strings.Cut(ck.Value, "-")
+	if who != strconv.FormatUint(id, 10) {
+		return "", false
+	}
+	return "device:" + ck.Value, true
 }
 
 // csrfToken is the token forms and scripts of v must send back. It is bound
@@ -319,6 +358,12 @@ func (s *Server) startSession(c echo.Context, u store.User, persistent bool) err
 			s.log.Info("guest images claimed", "user", u.Name, "images", n)
 		}
 	}
+	// A new guest id at every login: whoever knew the old one (a cookie
+	// planted before the login) learns nothing of this browser's later
+	// guest uploads or forms.
+	s.newGuest(c, v)
+	// This browser now knows the account (see deviceCookie).
+	s.setCookie(c, deviceCookie, s.signed("device", strconv.FormatUint(u.ID, 10)+"-"+randomToken()), deviceCookieTTL, true)
 	v.User, v.Session, v.LoggedIn, v.token = u, sess, true, token
 	return nil
 }

@@ -35,29 +35,30 @@ func newLoginLimiter() *loginLimiter {
 	}
 }
 
-// blocked reports whether a login from ip for subject must wait, and how long.
-func (l *loginLimiter) blocked(ip, subject string, now time.Time) (time.Duration, bool) {
+// blocked reports whether a login from ip for subject must wait, and how
+// long. device is the browser's known-device key for the account (see
+// deviceCookie), or "": a browser that logged in to the account before is
+// not stopped by the account's count (which anyone can run up with wrong
+// passwords from anywhere, to lock its owner out), only by its own and its
+// address's.
+func (l *loginLimiter) blocked(ip, subject, device string, now time.Time) (time.Duration, bool) {
 	if d, ok := l.byIP.Blocked(ip, now); ok {
 		return d, true
+	}
+	if device != "" {
+		return l.byName.Blocked(device, now)
 	}
 	return l.byName.Blocked("user:"+strings.ToLower(subject), now)
 }
 
-func (l *loginLimiter) fail(ip, subject string, now time.Time) {
+func (l *loginLimiter) fail(ip, subject, device string, now time.Time) {
 	l.byIP.Fail(ip, now)
 	l.byName.Fail("user:"+strings.ToLower(subject), now)
+	if device != "" {
+		l.byName.Fail(device, now)
+	}
 }
 
-// accountSubject is what the per-account login count of subject is kept
-// under: the name of the account it names, by name or by e-mail alike, so
-// that switching between the two (or their case) gains no attempts; a
-// subject that names no account counts as itself.
-func (s *Server) accountSubject(subject string) string {
-	if u, err := s.store.UserByLogin(subject); err == nil {
-		return u.Name
-	}
-	return subject
-}
 
 // authForm is what the account pages echo back into their forms.
 type authForm struct {
@@ -155,15 +156,23 @@ func (s *Server) handleLogin(c echo.Context) error {
 		f.Login = ""
 		return s.renderAuth(c, http.StatusUnauthorized, "login.html", "Log in", s.t(v, "Wrong user name, e-mail or password."), f)
 	}
-	subject := s.accountSubject(f.Login)
-	if wait, blocked := s.logins.blocked(ip, subject, now); blocked {
+	// The per-account count is kept under the name of the account the
+	// login names, by name or by e-mail alike, so switching between the
+	// two (or their case) gains no attempts; a login that names no
+	// account counts as itself.
+	subject, device := f.Login, ""
+	if u, err := s.store.UserByLogin(f.Login); err == nil {
+		subject = u.Name
+		device, _ = s.knownDevice(c.Request(), u.ID)
+	}
+	if wait, blocked := s.logins.blocked(ip, subject, device, now); blocked {
 		c.Response().Header().Set("Retry-After", strconv.Itoa(int(wait/time.Second)+1))
 		return s.renderAuth(c, http.StatusTooManyRequests, "login.html", "Log in",
 			s.t(v, "Too many failed logins. Try again in {n} minutes.", "n", minutesLeft(wait)), f)
 	}
 	u, err := s.store.CheckPassword(f.Login, c.FormValue("password"))
 	if errors.Is(err, store.ErrUnauthorized) {
-		s.logins.fail(ip, subject, now)
+		s.logins.fail(ip, subject, device, now)
 		s.log.Info("login failed", "login", f.Login, "ip", ip)
 		return s.renderAuth(c, http.StatusUnauthorized, "login.html", "Log in", s.t(v, "Wrong user name, e-mail or password."), f)
 	}
@@ -251,13 +260,13 @@ func (s *Server) handlePassword(c echo.Context) error {
 	}
 	// The current password is throttled like a login: a stolen session
 	// must not become a way to guess it without limit.
-	if wait, blocked := s.logins.blocked(c.RealIP(), v.User.Name, s.now()); blocked {
+	if wait, blocked := s.logins.blocked(c.RealIP(), v.User.Name, "", s.now()); blocked {
 		c.Response().Header().Set("Retry-After", strconv.Itoa(int(wait/time.Second)+1))
 		return fail(http.StatusTooManyRequests, s.t(v, "Too many failed logins. Try again in {n} minutes.", "n", minutesLeft(wait)))
 	}
 	if err := s.store.CheckUserPassword(v.User.ID, c.FormValue("current")); err != nil {
 		if errors.Is(err, store.ErrUnauthorized) {
-			s.logins.fail(c.RealIP(), v.User.Name, s.now())
+			s.logins.fail(c.RealIP(), v.User.Name, "", s.now())
 			return fail(http.StatusUnauthorized, s.t(v, "The current password is wrong."))
 		}
 		return err

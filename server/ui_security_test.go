@@ -13,6 +13,7 @@ import (
 	"strings"
 	"testing"
 
+	"picbed/ingest"
 	"picbed/server/site"
 	"picbed/store"
 )
@@ -349,4 +350,126 @@ func TestPrivacyAndSessionsHold(t *testing.T) {
 		check(p.testHost, "https", true)
 		check(p.testHost, "http", false)
 	})
+}
+
+// TestKnownBrowserLogsInWhileAccountThrottled: wrong passwords for an
+// account from anywhere throttle the account, but not the browser its owner
+// logged in with before (a device cookie, signed by the server, for that
+// account): anyone could otherwise lock the owner out with ten requests.
+// Unknown browsers still wait, and a known browser's own failures count.
+func TestKnownBrowserLogsInWhileAccountThrottled(t *testing.T) {
+	h := newTestHost(t, behindProxy())
+	mustAdmin(t, h)
+	owner := newWebClient(t, h)
+	owner.get("/login", viaProxy(1)...)
+	if resp, _ := owner.post("/login", url.Values{"login": {"tester"}, "password": {"password1"}}, viaProxy(1)...); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("first login: %d", resp.StatusCode)
+	}
+	owner.get("/account", viaProxy(1)...)
+	owner.post("/logout", url.Values{}, viaProxy(1)...)
+
+	attacker := newWebClient(t, h)
+	attacker.get("/login", viaProxy(2)...)
+	for i := range maxLoginFailures {
+		attacker.post("/login", url.Values{"login": {"tester"}, "password": {"guess-" + fmt.Sprint(i)}}, viaProxy(10+i)...)
+	}
+	stranger := newWebClient(t, h)
+	stranger.get("/login", viaProxy(50)...)
+	if resp, _ := stranger.post("/login", url.Values{"login": {"tester"}, "password": {"password1"}}, viaProxy(50)...); resp.StatusCode != http.StatusTooManyRequests {
+		t.Errorf("the right password from an unknown browser while the account is throttled: %d, want 429", resp.StatusCode)
+	}
+	owner.get("/login", viaProxy(60)...)
+	if resp, _ := owner.post("/login", url.Values{"login": {"tester"}, "password": {"password1"}}, viaProxy(60)...); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("the owner's known browser while the account is throttled: %d, want 303", resp.StatusCode)
+	}
+	owner.get("/account", viaProxy(60)...)
+	owner.post("/logout", url.Values{}, viaProxy(60)...)
+
+	// A device cookie names its account: made up or moved to another
+	// account it is worthless.
+	ck := cookieOf(t, owner, deviceCookie)
+	forged := newWebClient(t, h)
+	forged.get("/login", viaProxy(70)...)
+	u, _ := url.Parse(h.http.URL)
+	admin, _ := h.store.UserByName("admin")
+	_, rest, _ := strings.Cut(ck, "-")
+	forged.c.Jar.SetCookies(u, []*http.Cookie{{Name: deviceCookie, Value: fmt.Sprint(admin.ID) + "-" + rest}})
+	for i := range maxLoginFailures {
+		attacker.post("/login", url.Values{"login": {"admin"}, "password": {"guess-" + fmt.Sprint(i)}}, viaProxy(80+i)...)
+	}
+	if resp, _ := forged.post("/login", url.Values{"login": {"admin"}, "password": {"adminpass1"}}, viaProxy(70)...); resp.StatusCode != http.StatusTooManyRequests {
+		t.Errorf("a device cookie moved to another account: %d, want 429", resp.StatusCode)
+	}
+
+	// The known browser's own wrong passwords count: ten of them and it
+	// waits like anyone.
+	owner.get("/login", viaProxy(100)...)
+	for i := range maxLoginFailures {
+		owner.post("/login", url.Values{"login": {"tester"}, "password": {"mistyped-" + fmt.Sprint(i)}}, viaProxy(100+i)...)
+	}
+	if resp, _ := owner.post("/login", url.Values{"login": {"tester"}, "password": {"password1"}}, viaProxy(120)...); resp.StatusCode != http.StatusTooManyRequests {
+		t.Errorf("the known browser after ten failures of its own: %d, want 429", resp.StatusCode)
+	}
+}
+
+// cookieOf returns the value of w's cookie name for the test server.
+func cookieOf(t *testing.T, w *webClient, name string) string {
+	t.Helper()
+	u, _ := url.Parse(w.h.http.URL)
+	for _, ck := range w.c.Jar.Cookies(u) {
+		if ck.Name == name {
+			return ck.Value
+		}
+	}
+	t.Fatalf("no cookie %s", name)
+	return ""
+}
+
+// TestGuestIDsComeFromTheServer: a guest id the client made up is replaced
+// by one the server signed, and a login rotates it. Before, any well-formed
+// pb_guest value was taken and kept across login, so whoever could plant a
+// cookie for the host (a sibling subdomain, another app on the host name)
+// knew the victim's guest id: their guest uploads and form token.
+func TestGuestIDsComeFromTheServer(t *testing.T) {
+	h := newTestHost(t, Config{Settings: site.Settings{Duplicates: ingest.DuplicatesAllow}})
+	mustAdmin(t, h)
+	setSite(t, h, func(s *site.Settings) { s.GuestUploads = true })
+	png := readTestdata(t, "small.png")
+
+	planted := strings.Repeat("ab", 16) // the old format: 32 hex characters
+	v := newWebClient(t, h)
+	u, _ := url.Parse(h.http.URL)
+	v.c.Jar.SetCookies(u, []*http.Cookie{{Name: guestCookie, Value: planted}})
+	v.get("/")
+	issued := cookieOf(t, v, guestCookie)
+	if issued == planted || !h.srv.validSigned("guest", issued) {
+		t.Fatalf("guest cookie after a planted one: %q", issued)
+	}
+	_, doc, raw := v.webUpload(v.csrf, nil, "small.png", png)
+	img := storedImage(t, h, doc, raw)
+	if img.GuestID == h.srv.guestID(&visitor{guest: planted}) {
+		t.Error("the upload carries the planted guest id")
+	}
+	v.get("/")
+	if again := cookieOf(t, v, guestCookie); again != issued {
+		t.Errorf("the server's own guest cookie was replaced: %q then %q", issued, again)
+	}
+
+	// An attacker holding the victim's server-issued id learns nothing of
+	// what the browser does after its owner logs in.
+	v.login("tester", "password1", false)
+	rotated := cookieOf(t, v, guestCookie)
+	if rotated == issued || !h.srv.validSigned("guest", rotated) {
+		t.Errorf("guest cookie not rotated at login: %q then %q", issued, rotated)
+	}
+	if got, _ := h.store.Image(img.ID); got.OwnerID == 0 {
+		t.Error("the browser's guest upload was not claimed at login")
+	}
+	v.post("/logout", url.Values{})
+	v.get("/")
+	_, doc, raw = v.webUpload(v.csrf, nil, "again.png", png)
+	later := storedImage(t, h, doc, raw)
+	if later.GuestID == h.srv.guestID(&visitor{guest: issued}) {
+		t.Error("a guest upload after the login carries the guest id from before it")
+	}
 }
