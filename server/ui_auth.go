@@ -59,7 +59,6 @@ func (l *loginLimiter) fail(ip, subject, device string, now time.Time) {
 	}
 }
 
-
 // authForm is what the account pages echo back into their forms.
 type authForm struct {
 	Login    string

@@ -5,9 +5,11 @@ import (
 	"encoding/hex"
 	"errors"
 	"io"
+	"math"
 	"mime"
 	"mime/multipart"
 	"net/http"
+	"net/url"
 	"slices"
 
 	"picbed/ingest"
@@ -34,6 +36,11 @@ type Form struct {
 	File *ingest.Staged
 	// FileField is the name of the part File came in.
 	FileField string
+
+	// mr is the multipart body being read and body what it reads, for
+	// Find after a refusal.
+	mr   *multipart.Reader
+	body *limitedBody
 }
 
 // Get returns field name's value, "" when absent.
@@ -71,7 +78,9 @@ func ReadForm(r *http.Request, up *store.Upload, f *Form, rules FormRules) error
 		if params["boundary"] == "" {
 			return ErrMalformedBody
 		}
-		return readMultipart(multipart.NewReader(r.Body, params["boundary"]), up, f, rules)
+		f.body = &limitedBody{r: r.Body, n: math.MaxInt64}
+		f.mr = multipart.NewReader(f.body, params["boundary"])
+		return readMultipart(f.mr, up, f, rules)
 	case "application/x-www-form-urlencoded":
 		if err := r.ParseForm(); err != nil {
 			return bodyError(err, rules.MaxUpload)
@@ -135,6 +144,68 @@ func readMultipart(mr *multipart.Reader, up *store.Upload, f *Form, rules FormRu
 		}
 		f.Fields[name] = string(b)
 	}
+}
+
+// maxFindFieldBytes bounds the value Find reads of one field.
+const maxFindFieldBytes = 1 << 10
+
+// Find returns the value of field name of r's form when the form was not
+// read to its end: ReadForm stopped at a refusal, or was never called (a
+// request refused on its headers). It reads on through at most limit more
+// bytes of the body, discarding file parts, and returns "" when the field
+// is not found within them. The Chevereto API needs it for "format": its
+// refusals are answered in the format asked for wherever the client put
+// the field, as PHP, which parses the whole form first, does.
+func (f *Form) Find(r *http.Request, name string, limit int64) string {
+	if v, ok := f.Fields[name]; ok {
+		return v
+	}
+	mr := f.mr
+	if mr != nil {
+		f.body.n = limit
+	} else {
+		body := &limitedBody{r: r.Body, n: limit}
+		ct, params, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+		switch {
+		case r.Method != http.MethodPost:
+			return ""
+		case ct == "application/x-www-form-urlencoded" && r.PostForm == nil:
+			b, _ := io.ReadAll(body)
+			vs, _ := url.ParseQuery(string(b))
+			return vs.Get(name)
+		case ct != "multipart/form-data" || params["boundary"] == "":
+			return ""
+		}
+		mr = multipart.NewReader(body, params["boundary"])
+	}
+	for {
+		p, err := mr.NextPart()
+		if err != nil {
+			return ""
+		}
+		if p.FormName() == name && p.FileName() == "" {
+			b, _ := io.ReadAll(io.LimitReader(p, maxFindFieldBytes))
+			return string(b)
+		}
+	}
+}
+
+// limitedBody reads at most n bytes of r and then reports EOF.
+type limitedBody struct {
+	r io.Reader
+	n int64
+}
+
+func (l *limitedBody) Read(p []byte) (int, error) {
+	if l.n <= 0 {
+		return 0, io.EOF
+	}
+	if int64(len(p)) > l.n {
+		p = p[:l.n]
+	}
+	n, err := l.r.Read(p)
+	l.n -= int64(n)
+	return n, err
 }
 
 // receive streams a file part into up's source file, hashing it on the

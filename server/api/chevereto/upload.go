@@ -25,6 +25,11 @@ import (
 // closed.
 const MaxDrainBytes = 64 << 20
 
+// maxBlockedScanBytes is how much of the body of an address blocked for
+// wrong keys is read to find its "format" field: the fields clients send
+// before the file, not the file.
+const maxBlockedScanBytes = 64 << 10
+
 // API is the Chevereto API v1 door of a site.
 type API struct {
 	site *site.Site
@@ -75,12 +80,16 @@ func (a *API) HandleUpload(c echo.Context) error {
 	}
 	img, user, err := a.upload(c, req, bodyRead)
 	if err != nil {
+		// The answer's format does not depend on where the client put
+		// "format": when the refusal came before it, read on for it.
 		// An address blocked for guessing keys gets no drain: its refusal
 		// is the one answer it should not be spent bandwidth on.
 		var blocked *site.KeyFailuresError
 		if errors.As(err, &blocked) {
 			c.Response().Header().Set("Retry-After", strconv.Itoa(int(blocked.Wait/time.Second)+1))
+			req.Form.Fields["format"] = req.Form.Find(r, "format", maxBlockedScanBytes)
 		} else {
+			req.Form.Fields["format"] = req.Form.Find(r, "format", MaxDrainBytes)
 			io.CopyN(io.Discard, body, MaxDrainBytes)
 		}
 		a.writeError(c.Response(), req.format(), Describe(err, a.site.Log()))
