@@ -1,4 +1,4 @@
-package main
+package e2e
 
 // Browser tests: a headless Chromium, driven over the DevTools protocol by
 // chromedp, opens the pages of a real picbed (startPicbed) the way a person

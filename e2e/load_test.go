@@ -1,4 +1,4 @@
-package main
+package e2e
 
 // Load: the loadtest program (loadtest/) drives the real binary with mixed
 // uploads, downloads and deletes from many clients; peak memory is read
@@ -35,7 +35,9 @@ func buildLoadtest(t testing.TB) string {
 	t.Helper()
 	loadtestOnce.Do(func() {
 		loadtestBin = filepath.Join(filepath.Dir(picbedBin), "loadtest")
-		out, err := exec.Command("go", "build", "-o", loadtestBin, "./loadtest").CombinedOutput()
+		build := exec.Command("go", "build", "-o", loadtestBin, "./loadtest")
+		build.Dir = repoRoot
+		out, err := build.CombinedOutput()
 		if err != nil {
 			loadtestErr = fmt.Errorf("build loadtest: %v\n%s", err, out)
 		}

@@ -1,4 +1,4 @@
-package main
+package e2e
 
 // Crash consistency: picbed is killed with SIGKILL at random moments while
 // clients upload and delete, restarted on the same data dir each time, and

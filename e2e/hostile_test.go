@@ -1,4 +1,4 @@
-package main
+package e2e
 
 // Hostile input against the real binary: a 200 MB body against --max-upload
 // 1MB, bombs and non-images, file names that try to leave the image tree,
@@ -130,7 +130,7 @@ func TestHostileEndToEnd(t *testing.T) {
 	in := startPicbed(t, data, "--max-upload", "1MB")
 	tmp := filepath.Join(data, "tmp")
 	imgTestdata := func(name string) []byte {
-		b, err := os.ReadFile(filepath.Join("imaging", "testdata", name))
+		b, err := os.ReadFile(filepath.Join(repoRoot, "imaging", "testdata", name))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,4 +1,4 @@
-package main
+package e2e
 
 // End-to-end tests: they build the real picbed binary once, start it on
 // loopback with a data dir under t.TempDir(), and talk to it over HTTP and
@@ -28,6 +28,11 @@ import (
 	_ "golang.org/x/image/webp"
 )
 
+// repoRoot is the module root as the tests see it: go test runs them in
+// e2e/, one folder below it. The binary, loadtest/ and testdata/ are found
+// from here.
+const repoRoot = ".."
+
 // picbedBin is the binary built by TestMain.
 var picbedBin string
 
@@ -39,6 +44,7 @@ func TestMain(m *testing.M) {
 	}
 	picbedBin = filepath.Join(dir, "picbed")
 	build := exec.Command("go", "build", "-o", picbedBin, ".")
+	build.Dir = repoRoot
 	build.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := build.CombinedOutput(); err != nil {
 		fmt.Fprintf(os.Stderr, "build picbed: %v\n%s", err, out)
@@ -190,7 +196,7 @@ func newUserKey(t testing.TB, data, name string) string {
 // fixture reads a file of testdata/.
 func fixture(t testing.TB, name string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", name))
+	b, err := os.ReadFile(filepath.Join(repoRoot, "testdata", name))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -286,5 +292,5 @@ func fetchImage(t testing.TB, url, wantType string, wantW, wantH int) []byte {
 
 // readFixture reads a file of testdata/.
 func readFixture(name string) ([]byte, error) {
-	return os.ReadFile(filepath.Join("testdata", name))
+	return os.ReadFile(filepath.Join(repoRoot, "testdata", name))
 }

@@ -1,4 +1,4 @@
-package main
+package e2e
 
 // Browser test of albums and My images: a user's API uploads show in My
 // images, a search finds them by title (Chinese too), a selection becomes

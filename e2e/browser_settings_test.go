@@ -1,4 +1,4 @@
-package main
+package e2e
 
 // Browser tests of the API key page and the admin settings page.
 

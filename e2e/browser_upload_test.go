@@ -1,4 +1,4 @@
-package main
+package e2e
 
 // Browser test of the upload page (spec 6): a user logs in, queues three
 // files through the file input and one by paste, uploads them, watches the
