@@ -3,7 +3,6 @@ package e2e
 import (
 	"bytes"
 	"crypto/md5"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -21,24 +20,6 @@ import (
 type uploaded struct {
 	r                 apiResponse
 	started, answered time.Time
-}
-
-// postImage uploads data without testing.T, for use from goroutines.
-func postImage(base, key, name string, data []byte) (apiResponse, error) {
-	bd := "------------------------picbedbackup0123456789"
-	body := multipartBody(bd, part{name: "key", data: []byte(key)},
-		part{name: "source", filename: name, ctype: "application/octet-stream", data: data})
-	resp, err := http.Post(base+"/api/1/upload", "multipart/form-data; boundary="+bd, bytes.NewReader(body))
-	if err != nil {
-		return apiResponse{}, err
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	var r apiResponse
-	if err := json.Unmarshal(raw, &r); err != nil || resp.StatusCode != 200 {
-		return apiResponse{}, fmt.Errorf("upload %s: %s %s", name, resp.Status, raw)
-	}
-	return r, nil
 }
 
 func httpStatus(t *testing.T, u string) (int, []byte) {
@@ -84,15 +65,22 @@ func TestBackupWhileUploading(t *testing.T) {
 	data := t.TempDir()
 	key := newUserKey(t, data, "carol")
 	in := startPicbed(t, data, "--duplicates", "allow", "--flood-limits", "off")
-	fixtures := []string{"photo.png", "photo.jpg", "anim.gif", "image.webp", "noise300.png", "small.jpg", "image.bmp"}
+	names := []string{"photo.png", "photo.jpg", "anim.gif", "image.webp", "noise300.png", "small.jpg", "image.bmp"}
+	fixtures := map[string][]byte{}
+	for _, name := range names {
+		fixtures[name] = fixture(t, name)
+	}
 	var before []uploaded
 	for round := 0; round < 3; round++ {
-		for _, name := range fixtures {
-			img, err := postImage(in.base, key, name, fixture(t, name))
-			if err != nil {
-				t.Fatal(err)
+		for _, name := range names {
+			a, err := upload(in.base, key, name, fixtures[name])
+			if err == nil {
+				err = a.stored()
 			}
-			before = append(before, uploaded{r: img, answered: time.Now()})
+			if err != nil {
+				t.Fatalf("upload %s: %v", name, err)
+			}
+			before = append(before, uploaded{r: a.doc, answered: time.Now()})
 		}
 	}
 
@@ -114,15 +102,17 @@ func TestBackupWhileUploading(t *testing.T) {
 					return
 				default:
 				}
-				name := fixtures[(i+w)%len(fixtures)]
-				data, _ := readFixture(name)
+				name := names[(i+w)%len(names)]
 				started := time.Now()
-				img, err := postImage(in.base, key, name, data)
+				a, err := upload(in.base, key, name, fixtures[name])
+				if err == nil {
+					err = a.stored()
+				}
 				mu.Lock()
 				if err != nil {
-					errs = append(errs, err)
+					errs = append(errs, fmt.Errorf("upload %s: %v", name, err))
 				} else {
-					during = append(during, uploaded{r: img, started: started, answered: time.Now()})
+					during = append(during, uploaded{r: a.doc, started: started, answered: time.Now()})
 				}
 				mu.Unlock()
 			}
@@ -248,8 +238,8 @@ func TestBackupWhileUploading(t *testing.T) {
 	}
 
 	// The key works, and delete links delete.
-	if _, err := postImage(in2.base, key, "small.png", fixture(t, "small.png")); err != nil {
-		t.Errorf("upload with the old key after restore: %v", err)
+	if a, err := upload(in2.base, key, "small.png", fixture(t, "small.png")); err != nil || a.stored() != nil {
+		t.Errorf("upload with the old key after restore: %v %v", err, a.stored())
 	}
 	checkDeleteLink(t, rebase(before[0].r.Image.DeleteURL), rebase(before[0].r.Image.URL), rebase(before[0].r.Image.Thumb.URL))
 }
@@ -260,10 +250,14 @@ func TestBackupOffline(t *testing.T) {
 	data := t.TempDir()
 	key := newUserKey(t, data, "dave")
 	in := startPicbed(t, data)
-	img, err := postImage(in.base, key, "photo.jpg", fixture(t, "photo.jpg"))
-	if err != nil {
-		t.Fatal(err)
+	a, err := upload(in.base, key, "photo.jpg", fixture(t, "photo.jpg"))
+	if err == nil {
+		err = a.stored()
 	}
+	if err != nil {
+		t.Fatalf("upload photo.jpg: %v", err)
+	}
+	img := a.doc
 	in.stop()
 	backup := filepath.Join(t.TempDir(), "b.tar")
 	if out := picbed(t, "", "backup", backup, "--data", data); !strings.Contains(out, "1 images, 3 files") {

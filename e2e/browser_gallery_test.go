@@ -48,10 +48,13 @@ func TestBrowserGallery(t *testing.T) {
 	ids := map[string]string{}
 	for i, title := range titles {
 		png := tinyPNG(t, 40+i, 30, color.NRGBA{uint8(80 * i), 120, 200, 255})
-		resp, body := upload(t, in.base, key, fmt.Sprintf("pic%d.png", i), png, map[string]string{"title": title})
-		r := decodeAPI(t, body)
-		if resp.StatusCode != 200 || r.StatusCode != 200 {
-			t.Fatalf("upload %s: %d %s", title, resp.StatusCode, body)
+		a, err := upload(in.base, key, fmt.Sprintf("pic%d.png", i), png, withField("title", title))
+		if err != nil {
+			t.Fatalf("upload %s: %v", title, err)
+		}
+		r := decodeAPI(t, a.body)
+		if a.status != 200 || r.StatusCode != 200 {
+			t.Fatalf("upload %s: %d %s", title, a.status, a.body)
 		}
 		ids[title] = r.Image.IDEncoded
 	}
@@ -200,8 +203,8 @@ func TestBrowserMyImagesScroll(t *testing.T) {
 	const n = 63 // more than one page of 60
 	for i := 0; i < n; i++ {
 		png := tinyPNG(t, 20+i, 20, color.NRGBA{uint8(4 * i), 90, 160, 255})
-		if resp, body := upload(t, in.base, key, fmt.Sprintf("p%d.png", i), png, nil); resp.StatusCode != 200 {
-			t.Fatalf("upload %d: %d %s", i, resp.StatusCode, body)
+		if a, err := upload(in.base, key, fmt.Sprintf("p%d.png", i), png); err != nil || a.status != 200 {
+			t.Fatalf("upload %d: %v %d %s", i, err, a.status, a.body)
 		}
 	}
 	b := newBrowser(t, phoneViewport)

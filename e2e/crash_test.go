@@ -5,10 +5,8 @@ package e2e
 // the data dir is checked between runs with the store opened directly.
 
 import (
-	"bytes"
 	"crypto/md5"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -83,33 +81,6 @@ func relImage(u string) string {
 		return "?" + u
 	}
 	return rel
-}
-
-// uploadOnce sends one multipart upload with its own client and reports the
-// answer, or an error when there was none (connection refused or cut).
-func uploadOnce(c *http.Client, base, key, name string, data []byte) (int, apiResponse, []byte, error) {
-	bd := "------------------------picbedcrash0123456789"
-	body := multipartBody(bd, part{name: "key", data: []byte(key)},
-		part{name: "source", filename: name, ctype: "application/octet-stream", data: data})
-	req, err := http.NewRequest("POST", base+"/api/1/upload", bytes.NewReader(body))
-	if err != nil {
-		return 0, apiResponse{}, nil, err
-	}
-	req.Header.Set("Content-Type", "multipart/form-data; boundary="+bd)
-	resp, err := c.Do(req)
-	if err != nil {
-		return 0, apiResponse{}, nil, err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return 0, apiResponse{}, nil, err
-	}
-	var r apiResponse
-	if err := json.Unmarshal(b, &r); err != nil {
-		return resp.StatusCode, r, b, fmt.Errorf("answer is not JSON: %v", err)
-	}
-	return resp.StatusCode, r, b, nil
 }
 
 // answerOf records a successful upload answer.
@@ -197,18 +168,18 @@ func runCrashWorker(base, key string, fixtures map[string][]byte, l *ledger, sto
 			continue
 		}
 		name := crashFixtures[rng.IntN(len(crashFixtures))]
-		status, r, body, err := uploadOnce(c, base, key, name, fixtures[name])
+		a, err := upload(base, key, name, fixtures[name], withClient(c))
 		l.mu.Lock()
 		switch {
-		case err != nil && status == 0: // no answer: cut by the kill
-		case status == 200 && err == nil && r.Image.URL != "":
-			l.images = append(l.images, answerOf(r))
+		case err != nil: // no answer: cut by the kill
+		case a.status == 200 && a.jsonErr == nil && a.doc.Image.URL != "":
+			l.images = append(l.images, answerOf(a.doc))
 			l.uploads++
 		default:
-			l.failures = append(l.failures, fmt.Sprintf("upload %s: HTTP %d %v %.300s", name, status, err, body))
+			l.failures = append(l.failures, fmt.Sprintf("upload %s: HTTP %d %v %.300s", name, a.status, a.jsonErr, a.body))
 		}
 		l.mu.Unlock()
-		if err != nil {
+		if err != nil || a.jsonErr != nil {
 			return
 		}
 	}
@@ -500,18 +471,19 @@ func TestDiskFull(t *testing.T) {
 	// try uploads name and reports whether it was refused for lack of space.
 	try := func(name string) (full bool) {
 		t.Helper()
-		status, r, body, err := uploadOnce(c, in.base, key, name, fixture(t, name))
+		a, err := upload(in.base, key, name, fixture(t, name), withClient(c))
+		r := a.doc
 		switch {
-		case err != nil:
-			t.Fatalf("upload %s: %v %s", name, err, body)
-		case status == 200:
+		case err != nil || a.jsonErr != nil:
+			t.Fatalf("upload %s: %v %v %s", name, err, a.jsonErr, a.body)
+		case a.status == 200:
 			l.images = append(l.images, answerOf(r))
 			return false
-		case status == 400 && r.Error != nil && r.Error.Code == 104 && r.Error.Message == "No space left on storage" && r.StatusCode == 400:
+		case a.status == 400 && r.Error != nil && r.Error.Code == 104 && r.Error.Message == "No space left on storage" && r.StatusCode == 400:
 			tmpEmpty("after a refused upload")
 			return true
 		}
-		t.Fatalf("upload %s on a full disk: HTTP %d %s\nlog:\n%s", name, status, body, in.log)
+		t.Fatalf("upload %s on a full disk: HTTP %d %s\nlog:\n%s", name, a.status, a.body, in.log)
 		return false
 	}
 	refused := 0

@@ -7,7 +7,6 @@ package e2e
 import (
 	"bufio"
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"image"
 	_ "image/gif"
@@ -203,40 +202,6 @@ func fixture(t testing.TB, name string) []byte {
 	return b
 }
 
-// apiResponse is the part of a Chevereto answer the tests read.
-type apiResponse struct {
-	StatusCode int    `json:"status_code"`
-	StatusTxt  string `json:"status_txt"`
-	Image      struct {
-		Name       string `json:"name"`
-		Extension  string `json:"extension"`
-		Size       string `json:"size"`
-		Width      string `json:"width"`
-		Height     string `json:"height"`
-		Title      string `json:"title"`
-		MD5        string `json:"md5"`
-		IDEncoded  string `json:"id_encoded"`
-		URL        string `json:"url"`
-		URLViewer  string `json:"url_viewer"`
-		URLShort   string `json:"url_short"`
-		DeleteURL  string `json:"delete_url"`
-		IsAnimated string `json:"is_animated"`
-		Chain      string `json:"chain"`
-		EXIF       any    `json:"original_exifdata"`
-		Thumb      struct {
-			URL string `json:"url"`
-		} `json:"thumb"`
-		Medium *struct {
-			URL string `json:"url"`
-		} `json:"medium"`
-	} `json:"image"`
-	Error *struct {
-		Message string `json:"message"`
-		Code    int    `json:"code"`
-		Context string `json:"context"`
-	} `json:"error"`
-}
-
 // do sends req and returns the status and body.
 func do(t testing.TB, req *http.Request) (*http.Response, []byte) {
 	t.Helper()
@@ -250,16 +215,6 @@ func do(t testing.TB, req *http.Request) (*http.Response, []byte) {
 		t.Fatal(err)
 	}
 	return resp, body
-}
-
-// decodeAPI parses a Chevereto JSON answer.
-func decodeAPI(t testing.TB, body []byte) apiResponse {
-	t.Helper()
-	var r apiResponse
-	if err := json.Unmarshal(body, &r); err != nil {
-		t.Fatalf("answer is not JSON: %v\n%s", err, body)
-	}
-	return r
 }
 
 // fetchImage downloads url and checks its Content-Type and pixel size.

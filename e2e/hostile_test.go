@@ -244,10 +244,13 @@ func TestHostileEndToEnd(t *testing.T) {
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				before := hostileTree(t, root)
-				resp, raw := upload(t, in.base, key, tc.file, tc.data, nil)
-				r := decodeAPI(t, raw)
-				if resp.StatusCode != 400 || r.Error == nil || r.Error.Message != tc.message || r.Error.Code != tc.code {
-					t.Errorf("HTTP %d %s, want %q (%d)", resp.StatusCode, raw, tc.message, tc.code)
+				a, err := upload(in.base, key, tc.file, tc.data)
+				if err != nil {
+					t.Fatal(err)
+				}
+				r := decodeAPI(t, a.body)
+				if a.status != 400 || r.Error == nil || r.Error.Message != tc.message || r.Error.Code != tc.code {
+					t.Errorf("HTTP %d %s, want %q (%d)", a.status, a.body, tc.message, tc.code)
 				}
 				hostileWaitEmpty(t, tmp)
 				if ch := hostileChanged(before, hostileTree(t, root)); len(ch) != 0 {
@@ -277,10 +280,13 @@ func TestHostileEndToEnd(t *testing.T) {
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				before := hostileTree(t, root)
-				resp, raw := upload(t, in.base, key, tc.file, tc.data, map[string]string{"description": payload})
-				r := decodeAPI(t, raw)
-				if resp.StatusCode != 200 {
-					t.Fatalf("HTTP %d %s", resp.StatusCode, raw)
+				a, err := upload(in.base, key, tc.file, tc.data, withField("description", payload))
+				if err != nil {
+					t.Fatal(err)
+				}
+				r := decodeAPI(t, a.body)
+				if a.status != 200 {
+					t.Fatalf("HTTP %d %s", a.status, a.body)
 				}
 				if r.Image.Title != tc.title {
 					t.Errorf("title %q, want %q", r.Image.Title, tc.title)

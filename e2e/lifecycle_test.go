@@ -45,11 +45,11 @@ func TestRestartKeepsEverything(t *testing.T) {
 	data := t.TempDir()
 	key := newUserKey(t, data, "bob")
 	in := startPicbed(t, data)
-	resp, body := upload(t, in.base, key, "photo.png", fixture(t, "photo.png"), nil)
-	if resp.StatusCode != 200 {
-		t.Fatalf("%s %s", resp.Status, body)
+	a, err := upload(in.base, key, "photo.png", fixture(t, "photo.png"))
+	if err != nil || a.status != 200 {
+		t.Fatalf("%v HTTP %d %s", err, a.status, a.body)
 	}
-	first := decodeAPI(t, body).Image
+	first := decodeAPI(t, a.body).Image
 	in.stop()
 
 	in2 := startPicbed(t, data)
@@ -65,10 +65,13 @@ func TestRestartKeepsEverything(t *testing.T) {
 		t.Errorf("viewer after restart: %s", resp.Status)
 	}
 	// The same key still works, and the same bytes give the same image.
-	resp, body = upload(t, in2.base, key, "photo.png", fixture(t, "photo.png"), nil)
-	again := decodeAPI(t, body).Image
-	if resp.StatusCode != 200 || again.IDEncoded != first.IDEncoded {
-		t.Errorf("re-upload after restart: %s id %q, want the stored %q", resp.Status, again.IDEncoded, first.IDEncoded)
+	a, err = upload(in2.base, key, "photo.png", fixture(t, "photo.png"))
+	if err != nil {
+		t.Fatalf("re-upload after restart: %v", err)
+	}
+	again := decodeAPI(t, a.body).Image
+	if a.status != 200 || again.IDEncoded != first.IDEncoded {
+		t.Errorf("re-upload after restart: HTTP %d id %q, want the stored %q", a.status, again.IDEncoded, first.IDEncoded)
 	}
 	checkDeleteLink(t, rebase(first.DeleteURL), rebase(first.URL))
 }
@@ -106,8 +109,8 @@ func TestCommandsWhileServing(t *testing.T) {
 	picbed(t, "another-password\n", "user", "add", "dave", "--admin", "--password-stdin", "--data", data)
 	daveKey := strings.TrimSpace(picbed(t, "", "key", "create", "dave", "--data", data))
 	for _, k := range []string{offline, online, daveKey} {
-		if resp, body := upload(t, in.base, k, "small.jpg", fixture(t, "small.jpg"), nil); resp.StatusCode != 200 {
-			t.Errorf("upload with key %s…: %s %s", k[:8], resp.Status, body)
+		if a, err := upload(in.base, k, "small.jpg", fixture(t, "small.jpg")); err != nil || a.status != 200 {
+			t.Errorf("upload with key %s…: %v HTTP %d %s", k[:8], err, a.status, a.body)
 		}
 	}
 	list := picbed(t, "", "key", "list", "carol", "--data", data)
@@ -119,9 +122,9 @@ func TestCommandsWhileServing(t *testing.T) {
 	}
 	// Revoke by prefix: the key stops working at once.
 	picbed(t, "", "key", "revoke", "carol", offline[:10], "--data", data)
-	resp, body := upload(t, in.base, offline, "small.png", fixture(t, "small.png"), nil)
-	if resp.StatusCode != 400 || !bytes.Contains(body, []byte("Invalid API v1 key.")) {
-		t.Errorf("revoked key: %s %s", resp.Status, body)
+	a, err := upload(in.base, offline, "small.png", fixture(t, "small.png"))
+	if err != nil || a.status != 400 || !bytes.Contains(a.body, []byte("Invalid API v1 key.")) {
+		t.Errorf("revoked key: %v HTTP %d %s", err, a.status, a.body)
 	}
 	in.stop()
 	// With the server gone the commands open the data dir themselves.
@@ -194,8 +197,11 @@ func TestImageServing(t *testing.T) {
 	data := t.TempDir()
 	key := newUserKey(t, data, "frank")
 	in := startPicbed(t, data)
-	_, body := upload(t, in.base, key, "photo.jpg", fixture(t, "photo.jpg"), nil)
-	img := decodeAPI(t, body).Image
+	a, err := upload(in.base, key, "photo.jpg", fixture(t, "photo.jpg"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	img := decodeAPI(t, a.body).Image
 	resp, full := do(t, mustRequest(t, "GET", img.URL, nil, nil))
 	h := resp.Header
 	for k, want := range map[string]string{

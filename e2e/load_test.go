@@ -296,10 +296,14 @@ func TestSlowClients(t *testing.T) {
 					return
 				default:
 				}
-				status, r, b, err := uploadOnce(c, in.base, key, fmt.Sprintf("n%d-%d.png", w, i), small)
+				a, err := upload(in.base, key, fmt.Sprintf("n%d-%d.png", w, i), small, withClient(c))
+				if err == nil {
+					err = a.jsonErr
+				}
+				status, b := a.status, a.body
 				if err == nil && status == 200 {
 					var resp *http.Response
-					if resp, err = c.Get(r.Image.URL); err == nil {
+					if resp, err = c.Get(a.doc.Image.URL); err == nil {
 						io.Copy(io.Discard, resp.Body)
 						resp.Body.Close()
 						status = resp.StatusCode
