@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -177,21 +178,13 @@ var clientCases = []clientCase{
 		request: func(t testing.TB, base, key string, data []byte) *http.Request {
 			bd := "------------------------a1b2c3d4e5f60718"
 			return mustRequest(t, "POST", base+"/api/1/upload?key="+url.QueryEscape(key)+"&format=json", multipartBody(bd,
-				part{name: "source", filename: "photo-curl.jpg", ctype: "image/jpeg", data: append(fixtureBytes("photo.jpg"), 0)},
+				part{name: "source", filename: "photo-curl.jpg", ctype: "image/jpeg", data: append(slices.Clip(data), 0)},
 			), map[string]string{
 				"Content-Type": "multipart/form-data; boundary=" + bd,
 				"User-Agent":   "curl/7.88.1",
 			})
 		},
 	},
-}
-
-func fixtureBytes(name string) []byte {
-	b, err := readFixture(name)
-	if err != nil {
-		panic(err)
-	}
-	return b
 }
 
 // TestClients sends each client's real request to the real binary and

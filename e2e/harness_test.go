@@ -192,16 +192,6 @@ func newUserKey(t testing.TB, data, name string) string {
 	return key
 }
 
-// fixture reads a file of testdata/.
-func fixture(t testing.TB, name string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join(repoRoot, "testdata", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
 // do sends req and returns the status and body.
 func do(t testing.TB, req *http.Request) (*http.Response, []byte) {
 	t.Helper()
@@ -243,9 +233,4 @@ func fetchImage(t testing.TB, url, wantType string, wantW, wantH int) []byte {
 		t.Errorf("GET %s: %dx%d, want %dx%d", url, cfg.Width, cfg.Height, wantW, wantH)
 	}
 	return body
-}
-
-// readFixture reads a file of testdata/.
-func readFixture(name string) ([]byte, error) {
-	return os.ReadFile(filepath.Join(repoRoot, "testdata", name))
 }

@@ -129,13 +129,6 @@ func TestHostileEndToEnd(t *testing.T) {
 	key := newUserKey(t, data, "hostile")
 	in := startPicbed(t, data, "--max-upload", "1MB")
 	tmp := filepath.Join(data, "tmp")
-	imgTestdata := func(name string) []byte {
-		b, err := os.ReadFile(filepath.Join(repoRoot, "imaging", "testdata", name))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return b
-	}
 
 	t.Run("a 200 MB file part is refused while it streams", func(t *testing.T) {
 		const huge = 200_000_000
@@ -231,16 +224,16 @@ func TestHostileEndToEnd(t *testing.T) {
 			message    string
 			code       int
 		}{
-			{"a PNG pixel bomb", "bomb.png", imgTestdata("png-bomb-50000x50000.png"), "Image too large - max 50 megapixels", 313},
-			{"a GIF pixel bomb", "bomb.gif", imgTestdata("gif-bomb-50000x50000.gif"), "Image too large - max 50 megapixels", 313},
-			{"a JPEG pixel bomb", "bomb.jpg", imgTestdata("jpeg-bomb-50000x50000.jpg"), "Image too large - max 50 megapixels", 313},
-			{"a WebP pixel bomb", "bomb.webp", imgTestdata("webp-bomb-16384x16384.webp"), "Image too large - max 50 megapixels", 313},
-			{"an SVG", "x.svg", imgTestdata("image.svg"), "Can't get target upload source info", 310},
-			{"an HTML page named .png", "x.png", imgTestdata("page.html"), "Can't get target upload source info", 310},
+			{"a PNG pixel bomb", "bomb.png", fixture(t, imagingTestdata+"png-bomb-50000x50000.png"), "Image too large - max 50 megapixels", 313},
+			{"a GIF pixel bomb", "bomb.gif", fixture(t, imagingTestdata+"gif-bomb-50000x50000.gif"), "Image too large - max 50 megapixels", 313},
+			{"a JPEG pixel bomb", "bomb.jpg", fixture(t, imagingTestdata+"jpeg-bomb-50000x50000.jpg"), "Image too large - max 50 megapixels", 313},
+			{"a WebP pixel bomb", "bomb.webp", fixture(t, imagingTestdata+"webp-bomb-16384x16384.webp"), "Image too large - max 50 megapixels", 313},
+			{"an SVG", "x.svg", fixture(t, imagingTestdata+"image.svg"), "Can't get target upload source info", 310},
+			{"an HTML page named .png", "x.png", fixture(t, imagingTestdata+"page.html"), "Can't get target upload source info", 310},
 			{"a zero-byte .jpg", "x.jpg", []byte{}, "Can't get target upload source info", 310},
-			{"a truncated PNG", "x.png", imgTestdata("png-truncated.png"), "Invalid image", 311},
-			{"a truncated JPEG", "x.jpg", imgTestdata("jpeg-truncated.jpg"), "Invalid image", 311},
-			{"a bomb under a traversal name", "../../../../bomb.png", imgTestdata("png-bomb-50000x50000.png"), "Image too large - max 50 megapixels", 313},
+			{"a truncated PNG", "x.png", fixture(t, imagingTestdata+"png-truncated.png"), "Invalid image", 311},
+			{"a truncated JPEG", "x.jpg", fixture(t, imagingTestdata+"jpeg-truncated.jpg"), "Invalid image", 311},
+			{"a bomb under a traversal name", "../../../../bomb.png", fixture(t, imagingTestdata+"png-bomb-50000x50000.png"), "Image too large - max 50 megapixels", 313},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				before := hostileTree(t, root)
@@ -275,7 +268,7 @@ func TestHostileEndToEnd(t *testing.T) {
 			title      string
 		}{
 			{"a PNG with a script in tEXt under ../ names", "../../../../../tmp/evil.png", polyPNG, "image/png", "evil"},
-			{"a JPEG with a ZIP trailer under an absolute name", "/etc/cron.d/job.jpg", imgTestdata("jpeg-polyglot-zip.jpg"), "image/jpeg", "job"},
+			{"a JPEG with a ZIP trailer under an absolute name", "/etc/cron.d/job.jpg", fixture(t, imagingTestdata+"jpeg-polyglot-zip.jpg"), "image/jpeg", "job"},
 			{"markup in the name", `"><img src=x onerror=alert(1)>.png`, append(append([]byte{}, polyPNG...), 0), "image/png", `"><img src=x onerror=alert(1)>`},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
