@@ -5,7 +5,6 @@ import (
 	"crypto/md5"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -20,17 +19,6 @@ import (
 type uploaded struct {
 	r                 apiResponse
 	started, answered time.Time
-}
-
-func httpStatus(t *testing.T, u string) (int, []byte) {
-	t.Helper()
-	resp, err := http.Get(u)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, b
 }
 
 // slowWriter passes writes on in small pieces with a pause between them,
@@ -171,17 +159,17 @@ func TestBackupWhileUploading(t *testing.T) {
 	// Every image answered before the backup: bytes, variants, viewer and
 	// delete page.
 	for _, u := range before {
-		code, body := httpStatus(t, rebase(u.r.Image.URL))
-		if code != 200 || fmt.Sprintf("%x", md5.Sum(body)) != u.r.Image.MD5 {
-			t.Errorf("%s after restore: %d, md5 %x, want %s", u.r.Image.URL, code, md5.Sum(body), u.r.Image.MD5)
+		resp, body := get(t, rebase(u.r.Image.URL))
+		if resp.StatusCode != 200 || fmt.Sprintf("%x", md5.Sum(body)) != u.r.Image.MD5 {
+			t.Errorf("%s after restore: %d, md5 %x, want %s", u.r.Image.URL, resp.StatusCode, md5.Sum(body), u.r.Image.MD5)
 		}
 		links := []string{u.r.Image.Thumb.URL, u.r.Image.URLViewer, u.r.Image.URLShort, u.r.Image.DeleteURL}
 		if u.r.Image.Medium != nil {
 			links = append(links, u.r.Image.Medium.URL)
 		}
 		for _, l := range links {
-			if code, _ := httpStatus(t, rebase(l)); code != 200 {
-				t.Errorf("%s after restore: %d", l, code)
+			if resp, _ := get(t, rebase(l)); resp.StatusCode != 200 {
+				t.Errorf("%s after restore: %d", l, resp.StatusCode)
 			}
 		}
 	}
@@ -194,7 +182,8 @@ func TestBackupWhileUploading(t *testing.T) {
 		}
 		var codes []int
 		for _, l := range links {
-			c, body := httpStatus(t, rebase(l))
+			resp, body := get(t, rebase(l))
+			c := resp.StatusCode
 			codes = append(codes, c)
 			if l == u.r.Image.URL && c == 200 && fmt.Sprintf("%x", md5.Sum(body)) != u.r.Image.MD5 {
 				t.Errorf("%s restored with other bytes", l)
@@ -226,7 +215,7 @@ func TestBackupWhileUploading(t *testing.T) {
 	walkImages(t, restored, func(string) { files++ })
 	wantFiles := 0
 	for _, u := range append(append([]uploaded{}, before...), during...) {
-		if c, _ := httpStatus(t, rebase(u.r.Image.URL)); c == 200 {
+		if resp, _ := get(t, rebase(u.r.Image.URL)); resp.StatusCode == 200 {
 			wantFiles += 2
 			if u.r.Image.Medium != nil {
 				wantFiles++
@@ -274,9 +263,9 @@ func TestBackupOffline(t *testing.T) {
 		t.Errorf("restore printed %q", out)
 	}
 	in2 := startPicbed(t, restored)
-	code, body := httpStatus(t, strings.Replace(img.Image.URL, in.base, in2.base, 1))
-	if code != 200 || fmt.Sprintf("%x", md5.Sum(body)) != img.Image.MD5 {
-		t.Errorf("restored image: %d %x", code, md5.Sum(body))
+	resp, body := get(t, strings.Replace(img.Image.URL, in.base, in2.base, 1))
+	if resp.StatusCode != 200 || fmt.Sprintf("%x", md5.Sum(body)) != img.Image.MD5 {
+		t.Errorf("restored image: %d %x", resp.StatusCode, md5.Sum(body))
 	}
 	// A cut backup is refused and leaves nothing.
 	raw, _ := os.ReadFile(backup)

@@ -18,19 +18,6 @@ import (
 	"github.com/chromedp/chromedp"
 )
 
-// galWait polls the JavaScript condition cond until it is true, failing the
-// test after d.
-func galWait(b *browser, what, cond string, d time.Duration) {
-	b.t.Helper()
-	deadline := time.Now().Add(d)
-	for !evalJS[bool](b, "!!("+cond+")") {
-		if time.Now().After(deadline) {
-			b.fail(fmt.Errorf("%s: still not true after %v: %s", what, d, cond))
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
 // galLoaded is true when the page at path has loaded.
 func galLoaded(path string) string {
 	return fmt.Sprintf(`location.pathname + location.search === %q && document.readyState === "complete"`, path)
@@ -66,7 +53,7 @@ func TestBrowserGallery(t *testing.T) {
 		chromedp.SendKeys(`input[name=password]`, "secret-password"),
 		chromedp.Click(`form[action="/login"] button[type=submit]`),
 	)
-	galWait(b, "My images after login", galLoaded("/my")+" && "+galTiles+" === 3", 10*time.Second)
+	waitPage(b, "My images after login", galLoaded("/my")+" && "+galTiles+" === 3", 10*time.Second)
 
 	// Search by title, in English and Chinese.
 	for q, want := range map[string]string{"sky": "Blue sky", "日落": "红色的日落"} {
@@ -75,7 +62,7 @@ func TestBrowserGallery(t *testing.T) {
 			chromedp.SendKeys(`#my-q`, q),
 			chromedp.Submit(`#my-q`),
 		)
-		galWait(b, "search "+q, `location.search.startsWith("?q=") && document.readyState === "complete"`, 10*time.Second)
+		waitPage(b, "search "+q, `location.search.startsWith("?q=") && document.readyState === "complete"`, 10*time.Second)
 		got := evalJS[[]string](b, `Array.from(document.querySelectorAll('[data-gallery] input[name="image_ids"]')).map(i => i.value)`)
 		if len(got) != 1 || got[0] != ids[want] {
 			t.Errorf("search %q found %v, want %s (%s)", q, got, want, ids[want])
@@ -97,7 +84,7 @@ func TestBrowserGallery(t *testing.T) {
 		chromedp.SetValue(`.new-album select[name=privacy]`, "unlisted"),
 		chromedp.Click(`[data-create-album]`),
 	)
-	galWait(b, "the new album", `location.pathname.startsWith("/album/trip-2026.") && document.readyState === "complete" && `+galTiles+` === 3`, 10*time.Second)
+	waitPage(b, "the new album", `location.pathname.startsWith("/album/trip-2026.") && document.readyState === "complete" && `+galTiles+` === 3`, 10*time.Second)
 	albumURL := evalJS[string](b, `location.href`)
 	b.screenshot(filepath.Join(t.ArtifactDir(), "album-desktop.png"))
 	// The embed codes list every image, with delete links for the owner.
@@ -111,7 +98,7 @@ func TestBrowserGallery(t *testing.T) {
 	// A logged-out browser opens the unlisted album by its link.
 	stranger := newBrowser(t, phoneViewport)
 	stranger.navigate(albumURL)
-	galWait(stranger, "the unlisted album, logged out", galTiles+" === 3", 10*time.Second)
+	waitPage(stranger, "the unlisted album, logged out", galTiles+" === 3", 10*time.Second)
 	if n := evalJS[int](stranger, `document.querySelectorAll("[data-embed-images]").length`); n != 1 {
 		t.Errorf("stranger's album page: %d embed panels, want 1", n)
 	}
@@ -126,7 +113,7 @@ func TestBrowserGallery(t *testing.T) {
 
 	// The owner makes it a password album.
 	b.browse(chromedp.Click(`a[href$="/edit"]`))
-	galWait(b, "the album's edit page", `location.pathname.endsWith("/edit") && document.readyState === "complete"`, 10*time.Second)
+	waitPage(b, "the album's edit page", `location.pathname.endsWith("/edit") && document.readyState === "complete"`, 10*time.Second)
 	if evalJS[bool](b, `!document.querySelector("[data-album-password]").hidden`) {
 		t.Error("the password field shows for an unlisted album")
 	}
@@ -139,7 +126,7 @@ func TestBrowserGallery(t *testing.T) {
 		chromedp.SendKeys(`input[name=password]`, "open-sesame"),
 		chromedp.Click(`form[action$="/edit"] button[type=submit]`),
 	)
-	galWait(b, "the saved album", `location.search === "?done=saved" && document.readyState === "complete"`, 10*time.Second)
+	waitPage(b, "the saved album", `location.search === "?done=saved" && document.readyState === "complete"`, 10*time.Second)
 
 	// The stranger now gets the prompt, a wrong password is refused, the
 	// right one opens it.
@@ -151,7 +138,7 @@ func TestBrowserGallery(t *testing.T) {
 		chromedp.SendKeys(`input[name=password]`, "guess-again"),
 		chromedp.Click(`form[action$="/unlock"] button[type=submit]`),
 	)
-	galWait(stranger, "wrong password", `document.readyState === "complete" && document.querySelector(".alert.error")`, 10*time.Second)
+	waitPage(stranger, "wrong password", `document.readyState === "complete" && document.querySelector(".alert.error")`, 10*time.Second)
 	if msg := evalJS[string](stranger, `document.querySelector(".alert.error").textContent`); msg != "Wrong password." {
 		t.Errorf("wrong password message %q", msg)
 	}
@@ -159,7 +146,7 @@ func TestBrowserGallery(t *testing.T) {
 		chromedp.SendKeys(`input[name=password]`, "open-sesame"),
 		chromedp.Click(`form[action$="/unlock"] button[type=submit]`),
 	)
-	galWait(stranger, "the unlocked album", `location.href === `+jsString(albumURL)+` && document.readyState === "complete" && `+galTiles+` === 3`, 10*time.Second)
+	waitPage(stranger, "the unlocked album", `location.href === `+jsString(albumURL)+` && document.readyState === "complete" && `+galTiles+` === 3`, 10*time.Second)
 	// The prompt and the refusal answer 403, which the browser logs; nothing else.
 	for _, e := range stranger.jsErrors() {
 		if !strings.Contains(e, "status of 403 (Forbidden)") || !strings.Contains(e, "/album/") {
@@ -170,7 +157,7 @@ func TestBrowserGallery(t *testing.T) {
 	// The viewer's owner tools: edit the title.
 	viewer := in.base + "/image/" + ids["Green field"]
 	b.navigate(viewer)
-	galWait(b, "the viewer", `document.readyState === "complete" && document.querySelector(".owner-tools")`, 10*time.Second)
+	waitPage(b, "the viewer", `document.readyState === "complete" && document.querySelector(".owner-tools")`, 10*time.Second)
 	if n := evalJS[int](b, `document.querySelector("textarea[data-embed-code]").value.split("\n").length`); n != 1 {
 		t.Errorf("viewer embed code has %d lines", n)
 	}
@@ -180,7 +167,7 @@ func TestBrowserGallery(t *testing.T) {
 		chromedp.SendKeys(`.edit-text input[name=title]`, "Greener field"),
 		chromedp.Click(`.edit-text button[type=submit]`),
 	)
-	galWait(b, "the edited image", `location.pathname.startsWith("/image/greener-field.") && document.readyState === "complete"`, 10*time.Second)
+	waitPage(b, "the edited image", `location.pathname.startsWith("/image/greener-field.") && document.readyState === "complete"`, 10*time.Second)
 	if h := evalJS[string](b, `document.querySelector("h1").textContent`); h != "Greener field" {
 		t.Errorf("viewer title after edit %q", h)
 	}
@@ -214,12 +201,12 @@ func TestBrowserMyImagesScroll(t *testing.T) {
 		chromedp.SendKeys(`input[name=password]`, "secret-password"),
 		chromedp.Click(`form[action="/login"] button[type=submit]`),
 	)
-	galWait(b, "My images", galLoaded("/my"), 10*time.Second)
+	waitPage(b, "My images", galLoaded("/my"), 10*time.Second)
 	if got := evalJS[int](b, `document.querySelectorAll("[data-gallery] .tile").length`); got != 60 {
 		t.Errorf("first page has %d tiles, want 60", got)
 	}
 	evalJS[chromedp.Void](b, `window.scrollTo(0, document.body.scrollHeight)`)
-	galWait(b, "the older page loaded", fmt.Sprintf(`document.querySelectorAll("[data-gallery] .tile").length === %d && !document.querySelector("[data-older]")`, n), 10*time.Second)
+	waitPage(b, "the older page loaded", fmt.Sprintf(`document.querySelectorAll("[data-gallery] .tile").length === %d && !document.querySelector("[data-older]")`, n), 10*time.Second)
 	if got := evalJS[int](b, `new Set(Array.from(document.querySelectorAll('[data-gallery] input[name="image_ids"]')).map(i => i.value)).size`); got != n {
 		t.Errorf("%d different images after scrolling, want %d", got, n)
 	}

@@ -221,7 +221,7 @@ func TestClients(t *testing.T) {
 			if !strings.HasPrefix(img.URLViewer, in.base+"/image/") || !strings.HasSuffix(img.URLViewer, img.IDEncoded) {
 				t.Errorf("url_viewer %q", img.URLViewer)
 			}
-			resp, page := do(t, mustRequest(t, "GET", img.URLViewer, nil, nil))
+			resp, page := get(t, img.URLViewer)
 			if resp.StatusCode != 200 || !bytes.Contains(page, []byte(`property="og:image" content="`+img.URL+`"`)) {
 				t.Errorf("viewer %s: %s, og:image missing:\n%s", img.URLViewer, resp.Status, page)
 			}
@@ -234,12 +234,12 @@ func TestClients(t *testing.T) {
 // the image and all its files.
 func checkDeleteLink(t testing.TB, deleteURL string, fileURLs ...string) {
 	t.Helper()
-	resp, page := do(t, mustRequest(t, "GET", deleteURL, nil, nil))
+	resp, page := get(t, deleteURL)
 	if resp.StatusCode != 200 || !bytes.Contains(page, []byte("<form method=\"post\"")) {
 		t.Fatalf("GET delete link: %s\n%s", resp.Status, page)
 	}
 	for _, u := range fileURLs {
-		if resp, _ := do(t, mustRequest(t, "GET", u, nil, nil)); resp.StatusCode != 200 {
+		if resp, _ := get(t, u); resp.StatusCode != 200 {
 			t.Fatalf("GET of the delete link removed %s (%s)", u, resp.Status)
 		}
 	}
@@ -251,11 +251,11 @@ func checkDeleteLink(t testing.TB, deleteURL string, fileURLs ...string) {
 		t.Fatalf("POST delete link: %s", resp.Status)
 	}
 	for _, u := range fileURLs {
-		if resp, _ := do(t, mustRequest(t, "GET", u, nil, nil)); resp.StatusCode != 404 {
+		if resp, _ := get(t, u); resp.StatusCode != 404 {
 			t.Errorf("after delete, GET %s: %s, want 404", u, resp.Status)
 		}
 	}
-	if resp, _ := do(t, mustRequest(t, "GET", deleteURL, nil, nil)); resp.StatusCode != 404 {
+	if resp, _ := get(t, deleteURL); resp.StatusCode != 404 {
 		t.Errorf("after delete, the delete link answers %s, want 404", resp.Status)
 	}
 }

@@ -47,19 +47,6 @@ func envInt(t testing.TB, name string, def int) int {
 	return n
 }
 
-// newAdminKey creates administrator name and returns a new key. Admins are
-// exempt from the per-address flood limits, which loopback clients making
-// hundreds of uploads a minute would hit.
-func newAdminKey(t testing.TB, data, name string) string {
-	t.Helper()
-	picbed(t, "secret-password\n", "user", "add", name, "--admin", "--password-stdin", "--data", data)
-	key := strings.TrimSpace(picbed(t, "", "key", "create", name, "--data", data))
-	if !strings.HasPrefix(key, "pb_") {
-		t.Fatalf("key create printed %q, want a pb_ key", key)
-	}
-	return key
-}
-
 // answered is an upload the server answered with success.
 type answered struct {
 	id                  string // id_encoded
@@ -335,11 +322,11 @@ func fetchAnswered(t testing.TB, base string, l *ledger) int {
 			if f == "" {
 				continue
 			}
-			if resp, _ := do(t, mustRequest(t, "GET", base+"/images/"+f, nil, nil)); resp.StatusCode != 200 {
+			if resp, _ := get(t, base+"/images/"+f); resp.StatusCode != 200 {
 				t.Errorf("GET images/%s: %s", f, resp.Status)
 			}
 		}
-		resp, b := do(t, mustRequest(t, "GET", base+"/images/"+a.file, nil, nil))
+		resp, b := get(t, base+"/images/"+a.file)
 		if sum := md5.Sum(b); resp.StatusCode != 200 || hex.EncodeToString(sum[:]) != a.md5 {
 			t.Errorf("GET images/%s: %s, md5 %x, answered %s", a.file, resp.Status, sum, a.md5)
 		}
@@ -359,7 +346,7 @@ func TestCrashConsistency(t *testing.T) {
 		fixtures[name] = fixture(t, name)
 	}
 	data := t.TempDir()
-	key := newAdminKey(t, data, "crash")
+	key := newUserKey(t, data, "crash", "--admin")
 	l := &ledger{}
 	seed := rand.Uint64()
 	t.Logf("seed %d, %d kills, %d workers", seed, kills, workers)
@@ -452,22 +439,10 @@ func TestDiskFull(t *testing.T) {
 		}
 	})
 	data := filepath.Join(mnt, "data")
-	key := newAdminKey(t, data, "full")
+	key := newUserKey(t, data, "full", "--admin")
 	in := startPicbed(t, data, "--duplicates", "allow")
 	c := &http.Client{Timeout: 30 * time.Second}
 	l := &ledger{}
-	tmpEmpty := func(when string) {
-		t.Helper()
-		for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-			ents, err := os.ReadDir(filepath.Join(data, "tmp"))
-			if err == nil && len(ents) == 0 {
-				return
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("%s: tmp/ still holds %d files (%v)", when, len(ents), err)
-			}
-		}
-	}
 	// try uploads name and reports whether it was refused for lack of space.
 	try := func(name string) (full bool) {
 		t.Helper()
@@ -480,7 +455,7 @@ func TestDiskFull(t *testing.T) {
 			l.images = append(l.images, answerOf(r))
 			return false
 		case a.status == 400 && r.Error != nil && r.Error.Code == 104 && r.Error.Message == "No space left on storage" && r.StatusCode == 400:
-			tmpEmpty("after a refused upload")
+			waitEmpty(t, filepath.Join(data, "tmp"), 5*time.Second) // after a refused upload
 			return true
 		}
 		t.Fatalf("upload %s on a full disk: HTTP %d %s\nlog:\n%s", name, a.status, a.body, in.log)

@@ -18,6 +18,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -181,15 +182,25 @@ func picbedErr(stdin string, args ...string) (string, error) {
 	return stdout.String(), nil
 }
 
-// newUserKey creates user name (with its password) and returns a new key.
-func newUserKey(t testing.TB, data, name string) string {
+// newUserKey creates user name with the password "secret-password" and
+// returns a new key. userAdd are more flags of user add: "--admin" makes an
+// admin, exempt from the per-address flood limits, which loopback clients
+// making hundreds of uploads a minute would hit.
+func newUserKey(t testing.TB, data, name string, userAdd ...string) string {
 	t.Helper()
-	picbed(t, "secret-password\n", "user", "add", name, "--password-stdin", "--data", data)
+	args := append([]string{"user", "add", name}, userAdd...)
+	picbed(t, "secret-password\n", append(args, "--password-stdin", "--data", data)...)
 	key := strings.TrimSpace(picbed(t, "", "key", "create", name, "--data", data))
 	if !strings.HasPrefix(key, "pb_") || strings.ContainsAny(key, " \n") {
 		t.Fatalf("key create printed %q, want one pb_ key", key)
 	}
 	return key
+}
+
+// get fetches u and returns the answer and its body.
+func get(t testing.TB, u string) (*http.Response, []byte) {
+	t.Helper()
+	return do(t, mustRequest(t, "GET", u, nil, nil))
 }
 
 // do sends req and returns the status and body.
@@ -233,4 +244,42 @@ func fetchImage(t testing.TB, url, wantType string, wantW, wantH int) []byte {
 		t.Errorf("GET %s: %dx%d, want %dx%d", url, cfg.Width, cfg.Height, wantW, wantH)
 	}
 	return body
+}
+
+// peakRSS returns the peak resident set size (VmHWM) of a running process
+// in bytes.
+func peakRSS(t testing.TB, pid int) int64 {
+	t.Helper()
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		t.Skipf("no /proc to read peak memory from: %v", err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			if err != nil {
+				t.Fatalf("VmHWM %q: %v", v, err)
+			}
+			return kb << 10
+		}
+	}
+	t.Fatalf("no VmHWM in /proc/%d/status", pid)
+	return 0
+}
+
+// waitEmpty fails the test unless dir is empty within d: an upload's
+// staging files go when it is answered, or just after.
+func waitEmpty(t testing.TB, dir string, d time.Duration) {
+	t.Helper()
+	for deadline := time.Now().Add(d); ; time.Sleep(5 * time.Millisecond) {
+		ents, err := os.ReadDir(dir)
+		if err == nil && len(ents) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s still holds %d entries (%v)", dir, len(ents), err)
+		}
+	}
 }

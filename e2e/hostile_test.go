@@ -20,7 +20,6 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -70,40 +69,6 @@ func hostileChanged(before, after map[string]string) []string {
 	return out
 }
 
-// hostileWaitEmpty fails unless dir is empty within a second.
-func hostileWaitEmpty(t *testing.T, dir string) {
-	t.Helper()
-	for deadline := time.Now().Add(time.Second); ; time.Sleep(5 * time.Millisecond) {
-		entries, err := os.ReadDir(dir)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(entries) == 0 {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s still holds %d entries", dir, len(entries))
-		}
-	}
-}
-
-// hostilePeakRSS returns the VmHWM (peak resident set) of process pid in bytes.
-func hostilePeakRSS(t *testing.T, pid int) int64 {
-	t.Helper()
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		t.Skip("no /proc here:", err)
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if f := strings.Fields(line); len(f) == 3 && f[0] == "VmHWM:" {
-			kb, _ := strconv.ParseInt(f[1], 10, 64)
-			return kb << 10
-		}
-	}
-	t.Skip("no VmHWM in /proc status")
-	return 0
-}
-
 // hostileBody yields n bytes of a pattern without allocating and counts them.
 type hostileBody struct {
 	n    int64
@@ -133,7 +98,7 @@ func TestHostileEndToEnd(t *testing.T) {
 	t.Run("a 200 MB file part is refused while it streams", func(t *testing.T) {
 		const huge = 200_000_000
 		before := hostileTree(t, root)
-		rssBefore := hostilePeakRSS(t, in.cmd.Process.Pid)
+		rssBefore := peakRSS(t, in.cmd.Process.Pid)
 		var peakTmp atomic.Int64
 		stop := make(chan struct{})
 		var sampler sync.WaitGroup
@@ -191,7 +156,7 @@ func TestHostileEndToEnd(t *testing.T) {
 		writer.Wait()
 		close(stop)
 		sampler.Wait()
-		rssAfter := hostilePeakRSS(t, in.cmd.Process.Pid)
+		rssAfter := peakRSS(t, in.cmd.Process.Pid)
 
 		r := decodeAPI(t, raw)
 		if resp.StatusCode != 400 || r.Error == nil || r.Error.Message != "File too big - max 1 MB" || r.Error.Code != 313 {
@@ -211,7 +176,7 @@ func TestHostileEndToEnd(t *testing.T) {
 		if rssAfter-rssBefore > 64<<20 {
 			t.Errorf("peak RSS grew by %d MB", (rssAfter-rssBefore)>>20)
 		}
-		hostileWaitEmpty(t, tmp)
+		waitEmpty(t, tmp, time.Second)
 		if ch := hostileChanged(before, hostileTree(t, root)); len(ch) != 0 {
 			t.Errorf("files changed: %v", ch)
 		}
@@ -245,7 +210,7 @@ func TestHostileEndToEnd(t *testing.T) {
 				if a.status != 400 || r.Error == nil || r.Error.Message != tc.message || r.Error.Code != tc.code {
 					t.Errorf("HTTP %d %s, want %q (%d)", a.status, a.body, tc.message, tc.code)
 				}
-				hostileWaitEmpty(t, tmp)
+				waitEmpty(t, tmp, time.Second)
 				if ch := hostileChanged(before, hostileTree(t, root)); len(ch) != 0 {
 					t.Errorf("files changed: %v", ch)
 				}
@@ -284,7 +249,7 @@ func TestHostileEndToEnd(t *testing.T) {
 				if r.Image.Title != tc.title {
 					t.Errorf("title %q, want %q", r.Image.Title, tc.title)
 				}
-				hostileWaitEmpty(t, tmp)
+				waitEmpty(t, tmp, time.Second)
 				changed := hostileChanged(before, hostileTree(t, root))
 				if len(changed) == 0 {
 					t.Fatal("nothing stored")
@@ -294,14 +259,14 @@ func TestHostileEndToEnd(t *testing.T) {
 						t.Errorf("file %q outside images/YYYY/MM/DD or not clean", p)
 					}
 				}
-				fr, body := do(t, mustRequest(t, "GET", r.Image.URL, nil, nil))
+				fr, body := get(t, r.Image.URL)
 				if ct := fr.Header.Get("Content-Type"); ct != tc.mime || fr.Header.Get("X-Content-Type-Options") != "nosniff" || fr.Header.Get("Content-Security-Policy") != "sandbox" {
 					t.Errorf("served as %q, nosniff %q, CSP %q", ct, fr.Header.Get("X-Content-Type-Options"), fr.Header.Get("Content-Security-Policy"))
 				}
 				if bytes.Contains(body, []byte(payload)) || bytes.Contains(body, []byte("PK\x03\x04")) {
 					t.Error("the stored image still carries the payload")
 				}
-				vr, page := do(t, mustRequest(t, "GET", r.Image.URLViewer, nil, nil))
+				vr, page := get(t, r.Image.URLViewer)
 				if vr.StatusCode != 200 {
 					t.Fatalf("viewer: %s", vr.Status)
 				}

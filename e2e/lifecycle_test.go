@@ -61,7 +61,7 @@ func TestRestartKeepsEverything(t *testing.T) {
 	}
 	fetchImage(t, rebase(first.Thumb.URL), "image/png", 160, 160)
 	fetchImage(t, rebase(first.Medium.URL), "image/png", 500, 313)
-	if resp, _ := do(t, mustRequest(t, "GET", rebase(first.URLViewer), nil, nil)); resp.StatusCode != 200 {
+	if resp, _ := get(t, rebase(first.URLViewer)); resp.StatusCode != 200 {
 		t.Errorf("viewer after restart: %s", resp.Status)
 	}
 	// The same key still works, and the same bytes give the same image.
@@ -94,7 +94,7 @@ func TestSecondInstanceRefused(t *testing.T) {
 	if d := time.Since(start); d > 5*time.Second {
 		t.Errorf("second instance took %v to fail", d)
 	}
-	if resp, _ := do(t, mustRequest(t, "GET", in.base+"/", nil, nil)); resp.StatusCode != 200 {
+	if resp, _ := get(t, in.base+"/"); resp.StatusCode != 200 {
 		t.Errorf("first instance after the second failed: %s", resp.Status)
 	}
 }
@@ -202,7 +202,7 @@ func TestImageServing(t *testing.T) {
 		t.Fatal(err)
 	}
 	img := decodeAPI(t, a.body).Image
-	resp, full := do(t, mustRequest(t, "GET", img.URL, nil, nil))
+	resp, full := get(t, img.URL)
 	h := resp.Header
 	for k, want := range map[string]string{
 		"Content-Type":            "image/jpeg",
@@ -249,7 +249,7 @@ func TestImageServing(t *testing.T) {
 	if r.StatusCode != 301 || in.base+r.Header.Get("Location") != img.URLViewer {
 		t.Errorf("short URL: %s to %q, want 301 to %s", r.Status, r.Header.Get("Location"), img.URLViewer)
 	}
-	if resp, _ := do(t, mustRequest(t, "GET", in.base+"/image/nosuch.zzzzz", nil, nil)); resp.StatusCode != 404 {
+	if resp, _ := get(t, in.base+"/image/nosuch.zzzzz"); resp.StatusCode != 404 {
 		t.Errorf("unknown image: %s", resp.Status)
 	}
 }
