@@ -18,13 +18,15 @@ import (
 	"github.com/chromedp/chromedp"
 )
 
-// galLoaded is true when the page at path has loaded.
-func galLoaded(path string) string {
+// loadedAt is a JavaScript condition: the page at path (with its query)
+// has loaded.
+func loadedAt(path string) string {
 	return fmt.Sprintf(`location.pathname + location.search === %q && document.readyState === "complete"`, path)
 }
 
-// galTiles counts the thumbnails of a gallery grid that loaded.
-const galTiles = `Array.from(document.querySelectorAll("[data-gallery] .tile img")).filter(i => i.complete && i.naturalWidth > 0).length`
+// loadedTiles is a JavaScript expression: how many thumbnails of the
+// gallery grid have loaded.
+const loadedTiles = `Array.from(document.querySelectorAll("[data-gallery] .tile img")).filter(i => i.complete && i.naturalWidth > 0).length`
 
 func TestBrowserGallery(t *testing.T) {
 	data := t.TempDir()
@@ -53,7 +55,7 @@ func TestBrowserGallery(t *testing.T) {
 		chromedp.SendKeys(`input[name=password]`, "secret-password"),
 		chromedp.Click(`form[action="/login"] button[type=submit]`),
 	)
-	waitPage(b, "My images after login", galLoaded("/my")+" && "+galTiles+" === 3", 10*time.Second)
+	waitPage(b, "My images after login", loadedAt("/my")+" && "+loadedTiles+" === 3", 10*time.Second)
 
 	// Search by title, in English and Chinese.
 	for q, want := range map[string]string{"sky": "Blue sky", "日落": "红色的日落"} {
@@ -84,7 +86,7 @@ func TestBrowserGallery(t *testing.T) {
 		chromedp.SetValue(`.new-album select[name=privacy]`, "unlisted"),
 		chromedp.Click(`[data-create-album]`),
 	)
-	waitPage(b, "the new album", `location.pathname.startsWith("/album/trip-2026.") && document.readyState === "complete" && `+galTiles+` === 3`, 10*time.Second)
+	waitPage(b, "the new album", `location.pathname.startsWith("/album/trip-2026.") && document.readyState === "complete" && `+loadedTiles+` === 3`, 10*time.Second)
 	albumURL := evalJS[string](b, `location.href`)
 	b.screenshot(filepath.Join(t.ArtifactDir(), "album-desktop.png"))
 	// The embed codes list every image, with delete links for the owner.
@@ -98,7 +100,7 @@ func TestBrowserGallery(t *testing.T) {
 	// A logged-out browser opens the unlisted album by its link.
 	stranger := newBrowser(t, phoneViewport)
 	stranger.navigate(albumURL)
-	waitPage(stranger, "the unlisted album, logged out", galTiles+" === 3", 10*time.Second)
+	waitPage(stranger, "the unlisted album, logged out", loadedTiles+" === 3", 10*time.Second)
 	if n := evalJS[int](stranger, `document.querySelectorAll("[data-embed-images]").length`); n != 1 {
 		t.Errorf("stranger's album page: %d embed panels, want 1", n)
 	}
@@ -146,7 +148,7 @@ func TestBrowserGallery(t *testing.T) {
 		chromedp.SendKeys(`input[name=password]`, "open-sesame"),
 		chromedp.Click(`form[action$="/unlock"] button[type=submit]`),
 	)
-	waitPage(stranger, "the unlocked album", `location.href === `+jsString(albumURL)+` && document.readyState === "complete" && `+galTiles+` === 3`, 10*time.Second)
+	waitPage(stranger, "the unlocked album", `location.href === `+jsString(albumURL)+` && document.readyState === "complete" && `+loadedTiles+` === 3`, 10*time.Second)
 	// The prompt and the refusal answer 403, which the browser logs; nothing else.
 	for _, e := range stranger.jsErrors() {
 		if !strings.Contains(e, "status of 403 (Forbidden)") || !strings.Contains(e, "/album/") {
@@ -201,7 +203,7 @@ func TestBrowserMyImagesScroll(t *testing.T) {
 		chromedp.SendKeys(`input[name=password]`, "secret-password"),
 		chromedp.Click(`form[action="/login"] button[type=submit]`),
 	)
-	waitPage(b, "My images", galLoaded("/my"), 10*time.Second)
+	waitPage(b, "My images", loadedAt("/my"), 10*time.Second)
 	if got := evalJS[int](b, `document.querySelectorAll("[data-gallery] .tile").length`); got != 60 {
 		t.Errorf("first page has %d tiles, want 60", got)
 	}

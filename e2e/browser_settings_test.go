@@ -14,16 +14,7 @@ import (
 	"github.com/chromedp/chromedp"
 )
 
-// admLogout logs the browser out with the top bar's button.
-func admLogout(b *browser) {
-	b.t.Helper()
-	b.browse(
-		chromedp.Click(chromedp.CSS(`form[action="/logout"] button`)),
-		chromedp.WaitVisible(chromedp.CSS(`.nav a[href="/login"]`)),
-	)
-}
-
-var admKeyShape = regexp.MustCompile(`^pb_[0-9a-f]{40}$`)
+var apiKeyShape = regexp.MustCompile(`^pb_[0-9a-f]{40}$`)
 
 // TestBrowserAPIKeyRegenerate: the key page shows a new key once, the
 // regenerate button asks first, and afterwards the old key is refused by
@@ -54,7 +45,7 @@ func TestBrowserAPIKeyRegenerate(t *testing.T) {
 	browserLogin(b, in.base, "boss", "admin-password")
 	b.navigate(in.base + "/settings/api")
 	old := evalJS[string](b, `document.querySelector("[data-api-key]").value`)
-	if !admKeyShape.MatchString(old) {
+	if !apiKeyShape.MatchString(old) {
 		t.Fatalf("the key page shows %q, want a pb_ key", old)
 	}
 	if !strings.Contains(browseGet(b, chromedp.Text(chromedp.CSS("main"))), "it will be shown just once") {
@@ -90,7 +81,7 @@ func TestBrowserAPIKeyRegenerate(t *testing.T) {
 	}
 	b.browse(chromedp.WaitVisible(chromedp.CSS(`body:not([data-before]) [data-api-key]`)))
 	fresh := evalJS[string](b, `document.querySelector("[data-api-key]").value`)
-	if !admKeyShape.MatchString(fresh) || fresh == old {
+	if !apiKeyShape.MatchString(fresh) || fresh == old {
 		t.Fatalf("after regenerate the page shows %q (old %q)", fresh, old)
 	}
 	if status, msg := keyUpload(old); status != http.StatusBadRequest || msg != "Invalid API v1 key." {
@@ -139,7 +130,7 @@ func TestBrowserAdminGuestUploads(t *testing.T) {
 		if got := evalJS[bool](b, `document.querySelector("`+box+`").checked`); got != on {
 			t.Fatalf("after saving, guest uploads box is %v, want %v", got, on)
 		}
-		admLogout(b)
+		browserLogout(b)
 	}
 
 	if guestCanUpload() {

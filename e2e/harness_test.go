@@ -1,19 +1,23 @@
+// Package e2e holds picbed's end-to-end tests. TestMain builds the real
+// binary once (CGO_ENABLED=0, from the module root); each test starts it on
+// loopback with a data dir under t.TempDir() and talks to it over HTTP and
+// through its command line, as a user and their clients would. The browser
+// tests (browser_*_test.go) open its pages in a headless Chromium.
+//
+// This file holds the harness: TestMain, a running picbed (startPicbed),
+// its commands (picbed, newUserKey) and what tests read off its process.
+// upload_test.go has the one upload helper, fixture_test.go the one reader
+// of testdata/.
 package e2e
-
-// End-to-end tests: they build the real picbed binary once, start it on
-// loopback with a data dir under t.TempDir(), and talk to it over HTTP and
-// through its command line, as a user and their clients would.
 
 import (
 	"bufio"
 	"bytes"
 	"fmt"
-	"image"
 	_ "image/gif"
 	_ "image/jpeg"
 	_ "image/png"
 	"io"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -197,55 +201,6 @@ func newUserKey(t testing.TB, data, name string, userAdd ...string) string {
 	return key
 }
 
-// get fetches u and returns the answer and its body.
-func get(t testing.TB, u string) (*http.Response, []byte) {
-	t.Helper()
-	return do(t, mustRequest(t, "GET", u, nil, nil))
-}
-
-// do sends req and returns the status and body.
-func do(t testing.TB, req *http.Request) (*http.Response, []byte) {
-	t.Helper()
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatalf("%s %s: %v", req.Method, req.URL, err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp, body
-}
-
-// fetchImage downloads url and checks its Content-Type and pixel size.
-func fetchImage(t testing.TB, url, wantType string, wantW, wantH int) []byte {
-	t.Helper()
-	resp, err := http.Get(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("GET %s: %s", url, resp.Status)
-	}
-	if ct := resp.Header.Get("Content-Type"); ct != wantType {
-		t.Errorf("GET %s: Content-Type %q, want %q", url, ct, wantType)
-	}
-	cfg, format, err := image.DecodeConfig(bytes.NewReader(body))
-	if err != nil {
-		t.Fatalf("GET %s: not an image: %v", url, err)
-	}
-	if "image/"+format != wantType && !(format == "jpeg" && wantType == "image/jpeg") {
-		t.Errorf("GET %s: decodes as %s, want %s", url, format, wantType)
-	}
-	if wantW > 0 && (cfg.Width != wantW || cfg.Height != wantH) {
-		t.Errorf("GET %s: %dx%d, want %dx%d", url, cfg.Width, cfg.Height, wantW, wantH)
-	}
-	return body
-}
-
 // peakRSS returns the peak resident set size (VmHWM) of a running process
 // in bytes.
 func peakRSS(t testing.TB, pid int) int64 {
@@ -282,4 +237,18 @@ func waitEmpty(t testing.TB, dir string, d time.Duration) {
 			t.Fatalf("%s still holds %d entries (%v)", dir, len(ents), err)
 		}
 	}
+}
+
+// envInt reads a positive integer from the environment, or def.
+func envInt(t testing.TB, name string, def int) int {
+	t.Helper()
+	v := os.Getenv(name)
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n <= 0 {
+		t.Fatalf("%s=%q: want a positive number", name, v)
+	}
+	return n
 }

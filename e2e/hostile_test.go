@@ -27,8 +27,8 @@ import (
 	"time"
 )
 
-// hostileTree maps every file under root (but the database) to its md5.
-func hostileTree(t *testing.T, root string) map[string]string {
+// fileSums maps every file under root (but the database) to its md5.
+func fileSums(t *testing.T, root string) map[string]string {
 	t.Helper()
 	files := map[string]string{}
 	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
@@ -53,8 +53,8 @@ func hostileTree(t *testing.T, root string) map[string]string {
 	return files
 }
 
-// hostileChanged lists the files of after that are new or different.
-func hostileChanged(before, after map[string]string) []string {
+// changedFiles lists the files of after that are new or different.
+func changedFiles(before, after map[string]string) []string {
 	var out []string
 	for p, sum := range after {
 		if before[p] != sum {
@@ -69,13 +69,13 @@ func hostileChanged(before, after map[string]string) []string {
 	return out
 }
 
-// hostileBody yields n bytes of a pattern without allocating and counts them.
-type hostileBody struct {
+// patternBody yields n bytes of a pattern without allocating and counts them.
+type patternBody struct {
 	n    int64
 	sent atomic.Int64
 }
 
-func (r *hostileBody) Read(p []byte) (int, error) {
+func (r *patternBody) Read(p []byte) (int, error) {
 	if r.n <= 0 {
 		return 0, io.EOF
 	}
@@ -97,7 +97,7 @@ func TestHostileEndToEnd(t *testing.T) {
 
 	t.Run("a 200 MB file part is refused while it streams", func(t *testing.T) {
 		const huge = 200_000_000
-		before := hostileTree(t, root)
+		before := fileSums(t, root)
 		rssBefore := peakRSS(t, in.cmd.Process.Pid)
 		var peakTmp atomic.Int64
 		stop := make(chan struct{})
@@ -133,7 +133,7 @@ func TestHostileEndToEnd(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer conn.Close()
-		body := &hostileBody{n: huge}
+		body := &patternBody{n: huge}
 		var writer sync.WaitGroup
 		writer.Add(1)
 		start := time.Now()
@@ -177,7 +177,7 @@ func TestHostileEndToEnd(t *testing.T) {
 			t.Errorf("peak RSS grew by %d MB", (rssAfter-rssBefore)>>20)
 		}
 		waitEmpty(t, tmp, time.Second)
-		if ch := hostileChanged(before, hostileTree(t, root)); len(ch) != 0 {
+		if ch := changedFiles(before, fileSums(t, root)); len(ch) != 0 {
 			t.Errorf("files changed: %v", ch)
 		}
 	})
@@ -201,7 +201,7 @@ func TestHostileEndToEnd(t *testing.T) {
 			{"a bomb under a traversal name", "../../../../bomb.png", fixture(t, imagingTestdata+"png-bomb-50000x50000.png"), "Image too large - max 50 megapixels", 313},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
-				before := hostileTree(t, root)
+				before := fileSums(t, root)
 				a, err := upload(in.base, key, tc.file, tc.data)
 				if err != nil {
 					t.Fatal(err)
@@ -211,7 +211,7 @@ func TestHostileEndToEnd(t *testing.T) {
 					t.Errorf("HTTP %d %s, want %q (%d)", a.status, a.body, tc.message, tc.code)
 				}
 				waitEmpty(t, tmp, time.Second)
-				if ch := hostileChanged(before, hostileTree(t, root)); len(ch) != 0 {
+				if ch := changedFiles(before, fileSums(t, root)); len(ch) != 0 {
 					t.Errorf("files changed: %v", ch)
 				}
 			})
@@ -237,7 +237,7 @@ func TestHostileEndToEnd(t *testing.T) {
 			{"markup in the name", `"><img src=x onerror=alert(1)>.png`, append(append([]byte{}, polyPNG...), 0), "image/png", `"><img src=x onerror=alert(1)>`},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
-				before := hostileTree(t, root)
+				before := fileSums(t, root)
 				a, err := upload(in.base, key, tc.file, tc.data, withField("description", payload))
 				if err != nil {
 					t.Fatal(err)
@@ -250,7 +250,7 @@ func TestHostileEndToEnd(t *testing.T) {
 					t.Errorf("title %q, want %q", r.Image.Title, tc.title)
 				}
 				waitEmpty(t, tmp, time.Second)
-				changed := hostileChanged(before, hostileTree(t, root))
+				changed := changedFiles(before, fileSums(t, root))
 				if len(changed) == 0 {
 					t.Fatal("nothing stored")
 				}
