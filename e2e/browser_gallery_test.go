@@ -50,11 +50,7 @@ func TestBrowserGallery(t *testing.T) {
 
 	b := newBrowser(t, desktopViewport)
 	b.navigate(in.base + "/login?next=/my")
-	b.browse(
-		chromedp.SendKeys(`input[name=login]`, "alice"),
-		chromedp.SendKeys(`input[name=password]`, "secret-password"),
-		chromedp.Click(`form[action="/login"] button[type=submit]`),
-	)
+	submitLogin(b, "alice", "secret-password")
 	waitPage(b, "My images after login", loadedAt("/my")+" && "+loadedTiles+" === 3", 10*time.Second)
 
 	// Search by title, in English and Chinese.
@@ -198,11 +194,7 @@ func TestBrowserMyImagesScroll(t *testing.T) {
 	}
 	b := newBrowser(t, phoneViewport)
 	b.navigate(in.base + "/login?next=/my")
-	b.browse(
-		chromedp.SendKeys(`input[name=login]`, "alice"),
-		chromedp.SendKeys(`input[name=password]`, "secret-password"),
-		chromedp.Click(`form[action="/login"] button[type=submit]`),
-	)
+	submitLogin(b, "alice", "secret-password")
 	waitPage(b, "My images", loadedAt("/my"), 10*time.Second)
 	if got := evalJS[int](b, `document.querySelectorAll("[data-gallery] .tile").length`); got != 60 {
 		t.Errorf("first page has %d tiles, want 60", got)

@@ -940,12 +940,19 @@ func waitPage(b *browser, what, cond string, d time.Duration) {
 func browserLogin(b *browser, base, name, password string) {
 	b.t.Helper()
 	b.navigate(base + "/login")
+	submitLogin(b, name, password)
+	waitPage(b, "logged in", `location.pathname === "/" && document.readyState === "complete" && document.querySelector("[data-upload-input]")`, 10*time.Second)
+}
+
+// submitLogin fills in and sends the login form of the page the browser
+// shows; where it leads is for the caller to wait for.
+func submitLogin(b *browser, name, password string) {
+	b.t.Helper()
 	b.browse(
 		chromedp.SendKeys(`input[name=login]`, name),
 		chromedp.SendKeys(`input[name=password]`, password),
 		chromedp.Click(`form[action="/login"] button[type=submit]`),
 	)
-	waitPage(b, "logged in", `location.pathname === "/" && document.readyState === "complete" && document.querySelector("[data-upload-input]")`, 10*time.Second)
 }
 
 // browserLogout logs the browser out with the top bar's button.

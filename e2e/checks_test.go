@@ -6,6 +6,9 @@ package e2e
 import (
 	"bytes"
 	"image"
+	_ "image/gif" // the decoders of served images, for every file of the package
+	_ "image/jpeg"
+	_ "image/png"
 	"io"
 	"io/fs"
 	"net/http"
@@ -13,6 +16,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	_ "golang.org/x/image/webp"
 )
 
 // fetchImage downloads url and checks its Content-Type and pixel size.

@@ -14,9 +14,6 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
-	_ "image/gif"
-	_ "image/jpeg"
-	_ "image/png"
 	"io"
 	"os"
 	"os/exec"
@@ -28,8 +25,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	_ "golang.org/x/image/webp"
 )
 
 // repoRoot is the module root as the tests see it: go test runs them in
