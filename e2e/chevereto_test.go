@@ -1,10 +1,9 @@
-package main
+package e2e
 
 import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"slices"
@@ -137,11 +136,11 @@ func TestResponseShapeMatchesChevereto(t *testing.T) {
 			if tc.noMedium {
 				want = shapeWithoutMedium(want)
 			}
-			resp, body := upload(t, in.base, key, tc.file, fixture(t, tc.file), nil)
-			if resp.StatusCode != 200 {
-				t.Fatalf("%s: %s", resp.Status, body)
+			a, err := upload(in.base, key, tc.file, fixture(t, tc.file))
+			if err != nil || a.status != 200 {
+				t.Fatalf("%v HTTP %d: %s", err, a.status, a.body)
 			}
-			got := jsonShape(t, body)
+			got := jsonShape(t, a.body)
 			// original_exifdata is JSON text when EXIF was kept and null
 			// when the file had none; Chevereto fills it for every JPEG.
 			for i, k := range want {
@@ -176,20 +175,6 @@ func diffLines(want, got []string) string {
 	return b.String()
 }
 
-// upload posts file as multipart source with key and extra fields.
-func upload(t testing.TB, base, key, name string, data []byte, fields map[string]string) (*http.Response, []byte) {
-	t.Helper()
-	bd := "------------------------picbedtest0123456789"
-	parts := []part{{name: "key", data: []byte(key)}}
-	for k, v := range fields {
-		parts = append(parts, part{name: k, data: []byte(v)})
-	}
-	parts = append(parts, part{name: "source", filename: name, ctype: "application/octet-stream", data: data})
-	return do(t, mustRequest(t, "POST", base+"/api/1/upload", multipartBody(bd, parts...), map[string]string{
-		"Content-Type": "multipart/form-data; boundary=" + bd,
-	}))
-}
-
 // TestErrorsMatchChevereto sends the requests of the captured error cases
 // and compares the whole answer, byte for byte.
 func TestErrorsMatchChevereto(t *testing.T) {
@@ -215,8 +200,8 @@ func TestErrorsMatchChevereto(t *testing.T) {
 		return part{name: "source", filename: name, ctype: "application/octet-stream", data: data}
 	}
 	// The duplicate case needs a first upload of the same bytes.
-	if resp, body := upload(t, in.base, key, "small.png", fixture(t, "small.png"), nil); resp.StatusCode != 200 {
-		t.Fatalf("first upload: %s %s", resp.Status, body)
+	if a, err := upload(in.base, key, "small.png", fixture(t, "small.png")); err != nil || a.status != 200 {
+		t.Fatalf("first upload: %v HTTP %d %s", err, a.status, a.body)
 	}
 	for _, tc := range []struct {
 		capture string
@@ -261,25 +246,18 @@ func TestOutputFormats(t *testing.T) {
 	data := t.TempDir()
 	key := newUserKey(t, data, "formats")
 	in := startPicbed(t, data)
-	resp, body := upload(t, in.base, key, "small.jpg", fixture(t, "small.jpg"), map[string]string{"format": "txt"})
-	if resp.StatusCode != 200 || !bytes.HasPrefix(body, []byte(in.base+"/images/")) || bytes.ContainsAny(body, "\n{") {
-		t.Fatalf("format=txt: %s %q", resp.Status, body)
+	a, err := upload(in.base, key, "small.jpg", fixture(t, "small.jpg"), withField("format", "txt"))
+	if err != nil || a.status != 200 || !bytes.HasPrefix(a.body, []byte(in.base+"/images/")) || bytes.ContainsAny(a.body, "\n{") {
+		t.Fatalf("format=txt: %v HTTP %d %q", err, a.status, a.body)
 	}
-	fetchImage(t, string(body), "image/jpeg", 150, 103)
+	fetchImage(t, string(a.body), "image/jpeg", 150, 103)
 
 	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	bd := "------------------------redirect0123456789"
-	req := mustRequest(t, "POST", in.base+"/api/1/upload", multipartBody(bd,
-		part{name: "key", data: []byte(key)}, part{name: "format", data: []byte("redirect")},
-		part{name: "source", filename: "exif-redirect.jpg", data: fixture(t, "photo.jpg")},
-	), map[string]string{"Content-Type": "multipart/form-data; boundary=" + bd})
-	r2, err := client.Do(req)
+	a, err = upload(in.base, key, "exif-redirect.jpg", fixture(t, "photo.jpg"), withField("format", "redirect"), withClient(client))
 	if err != nil {
 		t.Fatal(err)
 	}
-	io.Copy(io.Discard, r2.Body)
-	r2.Body.Close()
-	if loc := r2.Header.Get("Location"); r2.StatusCode != http.StatusFound || loc != in.base+"/image/exif-redirect."+loc[strings.LastIndexByte(loc, '.')+1:] {
-		t.Errorf("format=redirect: %s Location %q", r2.Status, loc)
+	if loc := a.header.Get("Location"); a.status != http.StatusFound || loc != in.base+"/image/exif-redirect."+loc[strings.LastIndexByte(loc, '.')+1:] {
+		t.Errorf("format=redirect: HTTP %d Location %q", a.status, loc)
 	}
 }

@@ -1,6 +1,6 @@
-package main
+package e2e
 
-// Browser test of the upload page (spec 6): a user logs in, queues three
+// Browser tests of the upload page: a user logs in, queues three
 // files through the file input and one by paste, uploads them, watches the
 // progress heading reach "Upload complete", reads the Markdown embed codes
 // and makes an album of the batch; the page in Simplified Chinese; a guest
@@ -29,33 +29,6 @@ import (
 
 	"picbed/store"
 )
-
-// waitPage polls the JavaScript condition cond in the page until it is
-// true, failing the test after d with what the page shows.
-func waitPage(b *browser, what, cond string, d time.Duration) {
-	b.t.Helper()
-	deadline := time.Now().Add(d)
-	// A navigation may be half done: no document yet counts as false.
-	expr := "(() => { try { return !!(" + cond + "); } catch { return false; } })()"
-	for !evalJS[bool](b, expr) {
-		if time.Now().After(deadline) {
-			b.fail(fmt.Errorf("%s: still not true after %v: %s", what, d, cond))
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
-// browserLogin logs in through the login form and waits for the upload page.
-func browserLogin(b *browser, base, name, password string) {
-	b.t.Helper()
-	b.navigate(base + "/login")
-	b.browse(
-		chromedp.SendKeys(`input[name=login]`, name),
-		chromedp.SendKeys(`input[name=password]`, password),
-		chromedp.Click(`form[action="/login"] button[type=submit]`),
-	)
-	waitPage(b, "logged in", `location.pathname === "/" && document.readyState === "complete" && document.querySelector("[data-upload-input]")`, 10*time.Second)
-}
 
 var markdownImage = regexp.MustCompile(`^!\[[^\]]*\]\((http://[^)]+)\)$`)
 

@@ -1,4 +1,4 @@
-package main
+package e2e
 
 // Load: the loadtest program (loadtest/) drives the real binary with mixed
 // uploads, downloads and deletes from many clients; peak memory is read
@@ -35,7 +35,9 @@ func buildLoadtest(t testing.TB) string {
 	t.Helper()
 	loadtestOnce.Do(func() {
 		loadtestBin = filepath.Join(filepath.Dir(picbedBin), "loadtest")
-		out, err := exec.Command("go", "build", "-o", loadtestBin, "./loadtest").CombinedOutput()
+		build := exec.Command("go", "build", "-o", loadtestBin, "./loadtest")
+		build.Dir = repoRoot
+		out, err := build.CombinedOutput()
 		if err != nil {
 			loadtestErr = fmt.Errorf("build loadtest: %v\n%s", err, out)
 		}
@@ -77,29 +79,6 @@ func runLoadtest(t testing.TB, in *instance, key string, args ...string) loadSum
 	return s
 }
 
-// peakRSS returns the peak resident set size (VmHWM) of a running process
-// in bytes.
-func peakRSS(t testing.TB, pid int) int64 {
-	t.Helper()
-	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		t.Skipf("no /proc to read peak memory from: %v", err)
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
-			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
-			if err != nil {
-				t.Fatalf("VmHWM %q: %v", v, err)
-			}
-			return kb << 10
-		}
-	}
-	t.Fatalf("no VmHWM in /proc/%d/status", pid)
-	return 0
-}
-
 func mb(n int64) string { return fmt.Sprintf("%.0f MB", float64(n)/(1<<20)) }
 
 // TestLoad sends a mixed load from 24 clients: 1000 operations by default,
@@ -112,7 +91,7 @@ func TestLoad(t *testing.T) {
 		args = []string{"-clients", strconv.Itoa(clients), "-requests", "0", "-duration", strconv.Itoa(secs) + "s"}
 	}
 	data := t.TempDir()
-	key := newAdminKey(t, data, "load")
+	key := newUserKey(t, data, "load", "--admin")
 	in := startPicbed(t, data)
 	s := runLoadtest(t, in, key, args...)
 	rss := peakRSS(t, in.cmd.Process.Pid)
@@ -141,7 +120,7 @@ func TestDecodeWorkersBoundMemory(t *testing.T) {
 		}
 	}
 	data := t.TempDir()
-	key := newAdminKey(t, data, "memory")
+	key := newUserKey(t, data, "memory", "--admin")
 	for _, b := range budgets {
 		args := []string{"--decode-workers", b.workers}
 		if b.limit != "" {
@@ -194,7 +173,7 @@ func TestSlowClients(t *testing.T) {
 		stall           = 2 * time.Second
 	)
 	data := t.TempDir()
-	key := newAdminKey(t, data, "slow")
+	key := newUserKey(t, data, "slow", "--admin")
 	in := startPicbed(t, data, "--upload-stall-timeout", stall.String())
 	addr := strings.TrimPrefix(in.base, "http://")
 	small, photo := fixture(t, "small.png"), fixture(t, "noise300.png")
@@ -294,10 +273,14 @@ func TestSlowClients(t *testing.T) {
 					return
 				default:
 				}
-				status, r, b, err := uploadOnce(c, in.base, key, fmt.Sprintf("n%d-%d.png", w, i), small)
+				a, err := upload(in.base, key, fmt.Sprintf("n%d-%d.png", w, i), small, withClient(c))
+				if err == nil {
+					err = a.jsonErr
+				}
+				status, b := a.status, a.body
 				if err == nil && status == 200 {
 					var resp *http.Response
-					if resp, err = c.Get(r.Image.URL); err == nil {
+					if resp, err = c.Get(a.doc.Image.URL); err == nil {
 						io.Copy(io.Discard, resp.Body)
 						resp.Body.Close()
 						status = resp.StatusCode

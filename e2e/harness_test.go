@@ -1,32 +1,36 @@
-package main
-
-// End-to-end tests: they build the real picbed binary once, start it on
-// loopback with a data dir under t.TempDir(), and talk to it over HTTP and
-// through its command line, as a user and their clients would.
+// Package e2e holds picbed's end-to-end tests. TestMain builds the real
+// binary once (CGO_ENABLED=0, from the module root); each test starts it on
+// loopback with a data dir under t.TempDir() and talks to it over HTTP and
+// through its command line, as a user and their clients would. The browser
+// tests (browser_*_test.go) open its pages in a headless Chromium.
+//
+// This file holds the harness: TestMain, a running picbed (startPicbed),
+// its commands (picbed, newUserKey) and what tests read off its process.
+// upload_test.go has the one upload helper, fixture_test.go the one reader
+// of testdata/.
+package e2e
 
 import (
 	"bufio"
 	"bytes"
-	"encoding/json"
 	"fmt"
-	"image"
-	_ "image/gif"
-	_ "image/jpeg"
-	_ "image/png"
 	"io"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
-
-	_ "golang.org/x/image/webp"
 )
+
+// repoRoot is the module root as the tests see it: go test runs them in
+// e2e/, one folder below it. The binary, loadtest/ and testdata/ are found
+// from here.
+const repoRoot = ".."
 
 // picbedBin is the binary built by TestMain.
 var picbedBin string
@@ -39,6 +43,7 @@ func TestMain(m *testing.M) {
 	}
 	picbedBin = filepath.Join(dir, "picbed")
 	build := exec.Command("go", "build", "-o", picbedBin, ".")
+	build.Dir = repoRoot
 	build.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := build.CombinedOutput(); err != nil {
 		fmt.Fprintf(os.Stderr, "build picbed: %v\n%s", err, out)
@@ -176,10 +181,14 @@ func picbedErr(stdin string, args ...string) (string, error) {
 	return stdout.String(), nil
 }
 
-// newUserKey creates user name (with its password) and returns a new key.
-func newUserKey(t testing.TB, data, name string) string {
+// newUserKey creates user name with the password "secret-password" and
+// returns a new key. userAdd are more flags of user add: "--admin" makes an
+// admin, exempt from the per-address flood limits, which loopback clients
+// making hundreds of uploads a minute would hit.
+func newUserKey(t testing.TB, data, name string, userAdd ...string) string {
 	t.Helper()
-	picbed(t, "secret-password\n", "user", "add", name, "--password-stdin", "--data", data)
+	args := append([]string{"user", "add", name}, userAdd...)
+	picbed(t, "secret-password\n", append(args, "--password-stdin", "--data", data)...)
 	key := strings.TrimSpace(picbed(t, "", "key", "create", name, "--data", data))
 	if !strings.HasPrefix(key, "pb_") || strings.ContainsAny(key, " \n") {
 		t.Fatalf("key create printed %q, want one pb_ key", key)
@@ -187,104 +196,54 @@ func newUserKey(t testing.TB, data, name string) string {
 	return key
 }
 
-// fixture reads a file of testdata/.
-func fixture(t testing.TB, name string) []byte {
+// peakRSS returns the peak resident set size (VmHWM) of a running process
+// in bytes.
+func peakRSS(t testing.TB, pid int) int64 {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", name))
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
-		t.Fatal(err)
+		t.Skipf("no /proc to read peak memory from: %v", err)
 	}
-	return b
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			if err != nil {
+				t.Fatalf("VmHWM %q: %v", v, err)
+			}
+			return kb << 10
+		}
+	}
+	t.Fatalf("no VmHWM in /proc/%d/status", pid)
+	return 0
 }
 
-// apiResponse is the part of a Chevereto answer the tests read.
-type apiResponse struct {
-	StatusCode int    `json:"status_code"`
-	StatusTxt  string `json:"status_txt"`
-	Image      struct {
-		Name       string `json:"name"`
-		Extension  string `json:"extension"`
-		Size       string `json:"size"`
-		Width      string `json:"width"`
-		Height     string `json:"height"`
-		Title      string `json:"title"`
-		MD5        string `json:"md5"`
-		IDEncoded  string `json:"id_encoded"`
-		URL        string `json:"url"`
-		URLViewer  string `json:"url_viewer"`
-		URLShort   string `json:"url_short"`
-		DeleteURL  string `json:"delete_url"`
-		IsAnimated string `json:"is_animated"`
-		Chain      string `json:"chain"`
-		EXIF       any    `json:"original_exifdata"`
-		Thumb      struct {
-			URL string `json:"url"`
-		} `json:"thumb"`
-		Medium *struct {
-			URL string `json:"url"`
-		} `json:"medium"`
-	} `json:"image"`
-	Error *struct {
-		Message string `json:"message"`
-		Code    int    `json:"code"`
-		Context string `json:"context"`
-	} `json:"error"`
-}
-
-// do sends req and returns the status and body.
-func do(t testing.TB, req *http.Request) (*http.Response, []byte) {
+// waitEmpty fails the test unless dir is empty within d: an upload's
+// staging files go when it is answered, or just after.
+func waitEmpty(t testing.TB, dir string, d time.Duration) {
 	t.Helper()
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatalf("%s %s: %v", req.Method, req.URL, err)
+	for deadline := time.Now().Add(d); ; time.Sleep(5 * time.Millisecond) {
+		ents, err := os.ReadDir(dir)
+		if err == nil && len(ents) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s still holds %d entries (%v)", dir, len(ents), err)
+		}
 	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp, body
 }
 
-// decodeAPI parses a Chevereto JSON answer.
-func decodeAPI(t testing.TB, body []byte) apiResponse {
+// envInt reads a positive integer from the environment, or def.
+func envInt(t testing.TB, name string, def int) int {
 	t.Helper()
-	var r apiResponse
-	if err := json.Unmarshal(body, &r); err != nil {
-		t.Fatalf("answer is not JSON: %v\n%s", err, body)
+	v := os.Getenv(name)
+	if v == "" {
+		return def
 	}
-	return r
-}
-
-// fetchImage downloads url and checks its Content-Type and pixel size.
-func fetchImage(t testing.TB, url, wantType string, wantW, wantH int) []byte {
-	t.Helper()
-	resp, err := http.Get(url)
-	if err != nil {
-		t.Fatal(err)
+	n, err := strconv.Atoi(v)
+	if err != nil || n <= 0 {
+		t.Fatalf("%s=%q: want a positive number", name, v)
 	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("GET %s: %s", url, resp.Status)
-	}
-	if ct := resp.Header.Get("Content-Type"); ct != wantType {
-		t.Errorf("GET %s: Content-Type %q, want %q", url, ct, wantType)
-	}
-	cfg, format, err := image.DecodeConfig(bytes.NewReader(body))
-	if err != nil {
-		t.Fatalf("GET %s: not an image: %v", url, err)
-	}
-	if "image/"+format != wantType && !(format == "jpeg" && wantType == "image/jpeg") {
-		t.Errorf("GET %s: decodes as %s, want %s", url, format, wantType)
-	}
-	if wantW > 0 && (cfg.Width != wantW || cfg.Height != wantH) {
-		t.Errorf("GET %s: %dx%d, want %dx%d", url, cfg.Width, cfg.Height, wantW, wantH)
-	}
-	return body
-}
-
-// readFixture reads a file of testdata/.
-func readFixture(name string) ([]byte, error) {
-	return os.ReadFile(filepath.Join("testdata", name))
+	return n
 }

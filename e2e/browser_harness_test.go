@@ -1,4 +1,4 @@
-package main
+package e2e
 
 // Browser tests: a headless Chromium, driven over the DevTools protocol by
 // chromedp, opens the pages of a real picbed (startPicbed) the way a person
@@ -31,7 +31,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"image"
 	"image/color"
 	"image/png"
 	"io/fs"
@@ -617,22 +616,6 @@ func (b *browser) browserPID() int {
 	return c.Browser.Process().Pid
 }
 
-// tinyPNG is a w×h PNG of one colour.
-func tinyPNG(t testing.TB, w, h int, c color.Color) []byte {
-	t.Helper()
-	img := image.NewNRGBA(image.Rect(0, 0, w, h))
-	for y := range h {
-		for x := range w {
-			img.Set(x, y, c)
-		}
-	}
-	var buf bytes.Buffer
-	if err := png.Encode(&buf, img); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
-}
-
 // TestBrowserHarness proves the browser helpers against the real picbed: the
 // home page loads with the required browser flags, screenshots are PNGs of
 // the page, the paste, drop and file input helpers deliver their files
@@ -936,4 +919,47 @@ func TestIsLocalURL(t *testing.T) {
 			t.Errorf("isLocalURL(%q) = %v, want %v", u, got, want)
 		}
 	}
+}
+
+// waitPage polls the JavaScript condition cond in the page until it is
+// true, failing the test after d with what the page shows.
+func waitPage(b *browser, what, cond string, d time.Duration) {
+	b.t.Helper()
+	deadline := time.Now().Add(d)
+	// A navigation may be half done: no document yet counts as false.
+	expr := "(() => { try { return !!(" + cond + "); } catch { return false; } })()"
+	for !evalJS[bool](b, expr) {
+		if time.Now().After(deadline) {
+			b.fail(fmt.Errorf("%s: still not true after %v: %s", what, d, cond))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// browserLogin logs in through the login form and waits for the upload page.
+func browserLogin(b *browser, base, name, password string) {
+	b.t.Helper()
+	b.navigate(base + "/login")
+	submitLogin(b, name, password)
+	waitPage(b, "logged in", `location.pathname === "/" && document.readyState === "complete" && document.querySelector("[data-upload-input]")`, 10*time.Second)
+}
+
+// submitLogin fills in and sends the login form of the page the browser
+// shows; where it leads is for the caller to wait for.
+func submitLogin(b *browser, name, password string) {
+	b.t.Helper()
+	b.browse(
+		chromedp.SendKeys(`input[name=login]`, name),
+		chromedp.SendKeys(`input[name=password]`, password),
+		chromedp.Click(`form[action="/login"] button[type=submit]`),
+	)
+}
+
+// browserLogout logs the browser out with the top bar's button.
+func browserLogout(b *browser) {
+	b.t.Helper()
+	b.browse(
+		chromedp.Click(chromedp.CSS(`form[action="/logout"] button`)),
+		chromedp.WaitVisible(chromedp.CSS(`.nav a[href="/login"]`)),
+	)
 }

@@ -1,4 +1,4 @@
-package main
+package e2e
 
 // Browser test of albums and My images: a user's API uploads show in My
 // images, a search finds them by title (Chinese too), a selection becomes
@@ -18,26 +18,15 @@ import (
 	"github.com/chromedp/chromedp"
 )
 
-// galWait polls the JavaScript condition cond until it is true, failing the
-// test after d.
-func galWait(b *browser, what, cond string, d time.Duration) {
-	b.t.Helper()
-	deadline := time.Now().Add(d)
-	for !evalJS[bool](b, "!!("+cond+")") {
-		if time.Now().After(deadline) {
-			b.fail(fmt.Errorf("%s: still not true after %v: %s", what, d, cond))
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
-// galLoaded is true when the page at path has loaded.
-func galLoaded(path string) string {
+// loadedAt is a JavaScript condition: the page at path (with its query)
+// has loaded.
+func loadedAt(path string) string {
 	return fmt.Sprintf(`location.pathname + location.search === %q && document.readyState === "complete"`, path)
 }
 
-// galTiles counts the thumbnails of a gallery grid that loaded.
-const galTiles = `Array.from(document.querySelectorAll("[data-gallery] .tile img")).filter(i => i.complete && i.naturalWidth > 0).length`
+// loadedTiles is a JavaScript expression: how many thumbnails of the
+// gallery grid have loaded.
+const loadedTiles = `Array.from(document.querySelectorAll("[data-gallery] .tile img")).filter(i => i.complete && i.naturalWidth > 0).length`
 
 func TestBrowserGallery(t *testing.T) {
 	data := t.TempDir()
@@ -48,22 +37,21 @@ func TestBrowserGallery(t *testing.T) {
 	ids := map[string]string{}
 	for i, title := range titles {
 		png := tinyPNG(t, 40+i, 30, color.NRGBA{uint8(80 * i), 120, 200, 255})
-		resp, body := upload(t, in.base, key, fmt.Sprintf("pic%d.png", i), png, map[string]string{"title": title})
-		r := decodeAPI(t, body)
-		if resp.StatusCode != 200 || r.StatusCode != 200 {
-			t.Fatalf("upload %s: %d %s", title, resp.StatusCode, body)
+		a, err := upload(in.base, key, fmt.Sprintf("pic%d.png", i), png, withField("title", title))
+		if err != nil {
+			t.Fatalf("upload %s: %v", title, err)
+		}
+		r := decodeAPI(t, a.body)
+		if a.status != 200 || r.StatusCode != 200 {
+			t.Fatalf("upload %s: %d %s", title, a.status, a.body)
 		}
 		ids[title] = r.Image.IDEncoded
 	}
 
 	b := newBrowser(t, desktopViewport)
 	b.navigate(in.base + "/login?next=/my")
-	b.browse(
-		chromedp.SendKeys(`input[name=login]`, "alice"),
-		chromedp.SendKeys(`input[name=password]`, "secret-password"),
-		chromedp.Click(`form[action="/login"] button[type=submit]`),
-	)
-	galWait(b, "My images after login", galLoaded("/my")+" && "+galTiles+" === 3", 10*time.Second)
+	submitLogin(b, "alice", "secret-password")
+	waitPage(b, "My images after login", loadedAt("/my")+" && "+loadedTiles+" === 3", 10*time.Second)
 
 	// Search by title, in English and Chinese.
 	for q, want := range map[string]string{"sky": "Blue sky", "日落": "红色的日落"} {
@@ -72,7 +60,7 @@ func TestBrowserGallery(t *testing.T) {
 			chromedp.SendKeys(`#my-q`, q),
 			chromedp.Submit(`#my-q`),
 		)
-		galWait(b, "search "+q, `location.search.startsWith("?q=") && document.readyState === "complete"`, 10*time.Second)
+		waitPage(b, "search "+q, `location.search.startsWith("?q=") && document.readyState === "complete"`, 10*time.Second)
 		got := evalJS[[]string](b, `Array.from(document.querySelectorAll('[data-gallery] input[name="image_ids"]')).map(i => i.value)`)
 		if len(got) != 1 || got[0] != ids[want] {
 			t.Errorf("search %q found %v, want %s (%s)", q, got, want, ids[want])
@@ -94,7 +82,7 @@ func TestBrowserGallery(t *testing.T) {
 		chromedp.SetValue(`.new-album select[name=privacy]`, "unlisted"),
 		chromedp.Click(`[data-create-album]`),
 	)
-	galWait(b, "the new album", `location.pathname.startsWith("/album/trip-2026.") && document.readyState === "complete" && `+galTiles+` === 3`, 10*time.Second)
+	waitPage(b, "the new album", `location.pathname.startsWith("/album/trip-2026.") && document.readyState === "complete" && `+loadedTiles+` === 3`, 10*time.Second)
 	albumURL := evalJS[string](b, `location.href`)
 	b.screenshot(filepath.Join(t.ArtifactDir(), "album-desktop.png"))
 	// The embed codes list every image, with delete links for the owner.
@@ -108,7 +96,7 @@ func TestBrowserGallery(t *testing.T) {
 	// A logged-out browser opens the unlisted album by its link.
 	stranger := newBrowser(t, phoneViewport)
 	stranger.navigate(albumURL)
-	galWait(stranger, "the unlisted album, logged out", galTiles+" === 3", 10*time.Second)
+	waitPage(stranger, "the unlisted album, logged out", loadedTiles+" === 3", 10*time.Second)
 	if n := evalJS[int](stranger, `document.querySelectorAll("[data-embed-images]").length`); n != 1 {
 		t.Errorf("stranger's album page: %d embed panels, want 1", n)
 	}
@@ -123,7 +111,7 @@ func TestBrowserGallery(t *testing.T) {
 
 	// The owner makes it a password album.
 	b.browse(chromedp.Click(`a[href$="/edit"]`))
-	galWait(b, "the album's edit page", `location.pathname.endsWith("/edit") && document.readyState === "complete"`, 10*time.Second)
+	waitPage(b, "the album's edit page", `location.pathname.endsWith("/edit") && document.readyState === "complete"`, 10*time.Second)
 	if evalJS[bool](b, `!document.querySelector("[data-album-password]").hidden`) {
 		t.Error("the password field shows for an unlisted album")
 	}
@@ -136,7 +124,7 @@ func TestBrowserGallery(t *testing.T) {
 		chromedp.SendKeys(`input[name=password]`, "open-sesame"),
 		chromedp.Click(`form[action$="/edit"] button[type=submit]`),
 	)
-	galWait(b, "the saved album", `location.search === "?done=saved" && document.readyState === "complete"`, 10*time.Second)
+	waitPage(b, "the saved album", `location.search === "?done=saved" && document.readyState === "complete"`, 10*time.Second)
 
 	// The stranger now gets the prompt, a wrong password is refused, the
 	// right one opens it.
@@ -148,7 +136,7 @@ func TestBrowserGallery(t *testing.T) {
 		chromedp.SendKeys(`input[name=password]`, "guess-again"),
 		chromedp.Click(`form[action$="/unlock"] button[type=submit]`),
 	)
-	galWait(stranger, "wrong password", `document.readyState === "complete" && document.querySelector(".alert.error")`, 10*time.Second)
+	waitPage(stranger, "wrong password", `document.readyState === "complete" && document.querySelector(".alert.error")`, 10*time.Second)
 	if msg := evalJS[string](stranger, `document.querySelector(".alert.error").textContent`); msg != "Wrong password." {
 		t.Errorf("wrong password message %q", msg)
 	}
@@ -156,7 +144,7 @@ func TestBrowserGallery(t *testing.T) {
 		chromedp.SendKeys(`input[name=password]`, "open-sesame"),
 		chromedp.Click(`form[action$="/unlock"] button[type=submit]`),
 	)
-	galWait(stranger, "the unlocked album", `location.href === `+jsString(albumURL)+` && document.readyState === "complete" && `+galTiles+` === 3`, 10*time.Second)
+	waitPage(stranger, "the unlocked album", `location.href === `+jsString(albumURL)+` && document.readyState === "complete" && `+loadedTiles+` === 3`, 10*time.Second)
 	// The prompt and the refusal answer 403, which the browser logs; nothing else.
 	for _, e := range stranger.jsErrors() {
 		if !strings.Contains(e, "status of 403 (Forbidden)") || !strings.Contains(e, "/album/") {
@@ -167,7 +155,7 @@ func TestBrowserGallery(t *testing.T) {
 	// The viewer's owner tools: edit the title.
 	viewer := in.base + "/image/" + ids["Green field"]
 	b.navigate(viewer)
-	galWait(b, "the viewer", `document.readyState === "complete" && document.querySelector(".owner-tools")`, 10*time.Second)
+	waitPage(b, "the viewer", `document.readyState === "complete" && document.querySelector(".owner-tools")`, 10*time.Second)
 	if n := evalJS[int](b, `document.querySelector("textarea[data-embed-code]").value.split("\n").length`); n != 1 {
 		t.Errorf("viewer embed code has %d lines", n)
 	}
@@ -177,7 +165,7 @@ func TestBrowserGallery(t *testing.T) {
 		chromedp.SendKeys(`.edit-text input[name=title]`, "Greener field"),
 		chromedp.Click(`.edit-text button[type=submit]`),
 	)
-	galWait(b, "the edited image", `location.pathname.startsWith("/image/greener-field.") && document.readyState === "complete"`, 10*time.Second)
+	waitPage(b, "the edited image", `location.pathname.startsWith("/image/greener-field.") && document.readyState === "complete"`, 10*time.Second)
 	if h := evalJS[string](b, `document.querySelector("h1").textContent`); h != "Greener field" {
 		t.Errorf("viewer title after edit %q", h)
 	}
@@ -200,23 +188,19 @@ func TestBrowserMyImagesScroll(t *testing.T) {
 	const n = 63 // more than one page of 60
 	for i := 0; i < n; i++ {
 		png := tinyPNG(t, 20+i, 20, color.NRGBA{uint8(4 * i), 90, 160, 255})
-		if resp, body := upload(t, in.base, key, fmt.Sprintf("p%d.png", i), png, nil); resp.StatusCode != 200 {
-			t.Fatalf("upload %d: %d %s", i, resp.StatusCode, body)
+		if a, err := upload(in.base, key, fmt.Sprintf("p%d.png", i), png); err != nil || a.status != 200 {
+			t.Fatalf("upload %d: %v %d %s", i, err, a.status, a.body)
 		}
 	}
 	b := newBrowser(t, phoneViewport)
 	b.navigate(in.base + "/login?next=/my")
-	b.browse(
-		chromedp.SendKeys(`input[name=login]`, "alice"),
-		chromedp.SendKeys(`input[name=password]`, "secret-password"),
-		chromedp.Click(`form[action="/login"] button[type=submit]`),
-	)
-	galWait(b, "My images", galLoaded("/my"), 10*time.Second)
+	submitLogin(b, "alice", "secret-password")
+	waitPage(b, "My images", loadedAt("/my"), 10*time.Second)
 	if got := evalJS[int](b, `document.querySelectorAll("[data-gallery] .tile").length`); got != 60 {
 		t.Errorf("first page has %d tiles, want 60", got)
 	}
 	evalJS[chromedp.Void](b, `window.scrollTo(0, document.body.scrollHeight)`)
-	galWait(b, "the older page loaded", fmt.Sprintf(`document.querySelectorAll("[data-gallery] .tile").length === %d && !document.querySelector("[data-older]")`, n), 10*time.Second)
+	waitPage(b, "the older page loaded", fmt.Sprintf(`document.querySelectorAll("[data-gallery] .tile").length === %d && !document.querySelector("[data-older]")`, n), 10*time.Second)
 	if got := evalJS[int](b, `new Set(Array.from(document.querySelectorAll('[data-gallery] input[name="image_ids"]')).map(i => i.value)).size`); got != n {
 		t.Errorf("%d different images after scrolling, want %d", got, n)
 	}

@@ -1,6 +1,10 @@
-package main
+package e2e
+
+// The user and key commands, against a data dir with and without a
+// running server.
 
 import (
+	"bytes"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -84,4 +88,36 @@ func TestUserPasswd(t *testing.T) {
 	if _, err := picbedErr("long-enough-1\n", "user", "passwd", "nobody", "--password-stdin", "--data", data); err == nil {
 		t.Fatal("passwd of an unknown user succeeded")
 	}
+}
+
+// TestCommandsWhileServing runs the user and key commands against a data
+// dir with and without a running server.
+func TestCommandsWhileServing(t *testing.T) {
+	data := t.TempDir()
+	offline := newUserKey(t, data, "carol") // no server yet: direct
+	in := startPicbed(t, data)
+	online := strings.TrimSpace(picbed(t, "", "key", "create", "carol", "--data", data)) // through the server
+	picbed(t, "another-password\n", "user", "add", "dave", "--admin", "--password-stdin", "--data", data)
+	daveKey := strings.TrimSpace(picbed(t, "", "key", "create", "dave", "--data", data))
+	for _, k := range []string{offline, online, daveKey} {
+		if a, err := upload(in.base, k, "small.jpg", fixture(t, "small.jpg")); err != nil || a.status != 200 {
+			t.Errorf("upload with key %s…: %v HTTP %d %s", k[:8], err, a.status, a.body)
+		}
+	}
+	list := picbed(t, "", "key", "list", "carol", "--data", data)
+	if strings.Count(list, "\n") != 3 || !strings.Contains(list, offline[:10]) || strings.Contains(list, offline) {
+		t.Errorf("key list shows:\n%s\nwant a header and two keys by prefix, never a whole key", list)
+	}
+	if _, err := picbedErr("x\n", "user", "add", "carol", "--password-stdin", "--data", data); err == nil {
+		t.Error("adding an existing user succeeded")
+	}
+	// Revoke by prefix: the key stops working at once.
+	picbed(t, "", "key", "revoke", "carol", offline[:10], "--data", data)
+	a, err := upload(in.base, offline, "small.png", fixture(t, "small.png"))
+	if err != nil || a.status != 400 || !bytes.Contains(a.body, []byte("Invalid API v1 key.")) {
+		t.Errorf("revoked key: %v HTTP %d %s", err, a.status, a.body)
+	}
+	in.stop()
+	// With the server gone the commands open the data dir themselves.
+	picbed(t, "", "key", "list", "dave", "--data", data)
 }

@@ -1,12 +1,10 @@
-package main
+package e2e
 
 import (
 	"bytes"
 	"crypto/md5"
-	"encoding/json"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -21,35 +19,6 @@ import (
 type uploaded struct {
 	r                 apiResponse
 	started, answered time.Time
-}
-
-// postImage uploads data without testing.T, for use from goroutines.
-func postImage(base, key, name string, data []byte) (apiResponse, error) {
-	bd := "------------------------picbedbackup0123456789"
-	body := multipartBody(bd, part{name: "key", data: []byte(key)},
-		part{name: "source", filename: name, ctype: "application/octet-stream", data: data})
-	resp, err := http.Post(base+"/api/1/upload", "multipart/form-data; boundary="+bd, bytes.NewReader(body))
-	if err != nil {
-		return apiResponse{}, err
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	var r apiResponse
-	if err := json.Unmarshal(raw, &r); err != nil || resp.StatusCode != 200 {
-		return apiResponse{}, fmt.Errorf("upload %s: %s %s", name, resp.Status, raw)
-	}
-	return r, nil
-}
-
-func httpStatus(t *testing.T, u string) (int, []byte) {
-	t.Helper()
-	resp, err := http.Get(u)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, b
 }
 
 // slowWriter passes writes on in small pieces with a pause between them,
@@ -84,15 +53,22 @@ func TestBackupWhileUploading(t *testing.T) {
 	data := t.TempDir()
 	key := newUserKey(t, data, "carol")
 	in := startPicbed(t, data, "--duplicates", "allow", "--flood-limits", "off")
-	fixtures := []string{"photo.png", "photo.jpg", "anim.gif", "image.webp", "noise300.png", "small.jpg", "image.bmp"}
+	names := []string{"photo.png", "photo.jpg", "anim.gif", "image.webp", "noise300.png", "small.jpg", "image.bmp"}
+	fixtures := map[string][]byte{}
+	for _, name := range names {
+		fixtures[name] = fixture(t, name)
+	}
 	var before []uploaded
 	for round := 0; round < 3; round++ {
-		for _, name := range fixtures {
-			img, err := postImage(in.base, key, name, fixture(t, name))
-			if err != nil {
-				t.Fatal(err)
+		for _, name := range names {
+			a, err := upload(in.base, key, name, fixtures[name])
+			if err == nil {
+				err = a.stored()
 			}
-			before = append(before, uploaded{r: img, answered: time.Now()})
+			if err != nil {
+				t.Fatalf("upload %s: %v", name, err)
+			}
+			before = append(before, uploaded{r: a.doc, answered: time.Now()})
 		}
 	}
 
@@ -114,15 +90,17 @@ func TestBackupWhileUploading(t *testing.T) {
 					return
 				default:
 				}
-				name := fixtures[(i+w)%len(fixtures)]
-				data, _ := readFixture(name)
+				name := names[(i+w)%len(names)]
 				started := time.Now()
-				img, err := postImage(in.base, key, name, data)
+				a, err := upload(in.base, key, name, fixtures[name])
+				if err == nil {
+					err = a.stored()
+				}
 				mu.Lock()
 				if err != nil {
-					errs = append(errs, err)
+					errs = append(errs, fmt.Errorf("upload %s: %v", name, err))
 				} else {
-					during = append(during, uploaded{r: img, started: started, answered: time.Now()})
+					during = append(during, uploaded{r: a.doc, started: started, answered: time.Now()})
 				}
 				mu.Unlock()
 			}
@@ -181,17 +159,17 @@ func TestBackupWhileUploading(t *testing.T) {
 	// Every image answered before the backup: bytes, variants, viewer and
 	// delete page.
 	for _, u := range before {
-		code, body := httpStatus(t, rebase(u.r.Image.URL))
-		if code != 200 || fmt.Sprintf("%x", md5.Sum(body)) != u.r.Image.MD5 {
-			t.Errorf("%s after restore: %d, md5 %x, want %s", u.r.Image.URL, code, md5.Sum(body), u.r.Image.MD5)
+		resp, body := get(t, rebase(u.r.Image.URL))
+		if resp.StatusCode != 200 || fmt.Sprintf("%x", md5.Sum(body)) != u.r.Image.MD5 {
+			t.Errorf("%s after restore: %d, md5 %x, want %s", u.r.Image.URL, resp.StatusCode, md5.Sum(body), u.r.Image.MD5)
 		}
 		links := []string{u.r.Image.Thumb.URL, u.r.Image.URLViewer, u.r.Image.URLShort, u.r.Image.DeleteURL}
 		if u.r.Image.Medium != nil {
 			links = append(links, u.r.Image.Medium.URL)
 		}
 		for _, l := range links {
-			if code, _ := httpStatus(t, rebase(l)); code != 200 {
-				t.Errorf("%s after restore: %d", l, code)
+			if resp, _ := get(t, rebase(l)); resp.StatusCode != 200 {
+				t.Errorf("%s after restore: %d", l, resp.StatusCode)
 			}
 		}
 	}
@@ -204,7 +182,8 @@ func TestBackupWhileUploading(t *testing.T) {
 		}
 		var codes []int
 		for _, l := range links {
-			c, body := httpStatus(t, rebase(l))
+			resp, body := get(t, rebase(l))
+			c := resp.StatusCode
 			codes = append(codes, c)
 			if l == u.r.Image.URL && c == 200 && fmt.Sprintf("%x", md5.Sum(body)) != u.r.Image.MD5 {
 				t.Errorf("%s restored with other bytes", l)
@@ -236,7 +215,7 @@ func TestBackupWhileUploading(t *testing.T) {
 	walkImages(t, restored, func(string) { files++ })
 	wantFiles := 0
 	for _, u := range append(append([]uploaded{}, before...), during...) {
-		if c, _ := httpStatus(t, rebase(u.r.Image.URL)); c == 200 {
+		if resp, _ := get(t, rebase(u.r.Image.URL)); resp.StatusCode == 200 {
 			wantFiles += 2
 			if u.r.Image.Medium != nil {
 				wantFiles++
@@ -248,8 +227,8 @@ func TestBackupWhileUploading(t *testing.T) {
 	}
 
 	// The key works, and delete links delete.
-	if _, err := postImage(in2.base, key, "small.png", fixture(t, "small.png")); err != nil {
-		t.Errorf("upload with the old key after restore: %v", err)
+	if a, err := upload(in2.base, key, "small.png", fixture(t, "small.png")); err != nil || a.stored() != nil {
+		t.Errorf("upload with the old key after restore: %v %v", err, a.stored())
 	}
 	checkDeleteLink(t, rebase(before[0].r.Image.DeleteURL), rebase(before[0].r.Image.URL), rebase(before[0].r.Image.Thumb.URL))
 }
@@ -260,10 +239,14 @@ func TestBackupOffline(t *testing.T) {
 	data := t.TempDir()
 	key := newUserKey(t, data, "dave")
 	in := startPicbed(t, data)
-	img, err := postImage(in.base, key, "photo.jpg", fixture(t, "photo.jpg"))
-	if err != nil {
-		t.Fatal(err)
+	a, err := upload(in.base, key, "photo.jpg", fixture(t, "photo.jpg"))
+	if err == nil {
+		err = a.stored()
 	}
+	if err != nil {
+		t.Fatalf("upload photo.jpg: %v", err)
+	}
+	img := a.doc
 	in.stop()
 	backup := filepath.Join(t.TempDir(), "b.tar")
 	if out := picbed(t, "", "backup", backup, "--data", data); !strings.Contains(out, "1 images, 3 files") {
@@ -280,9 +263,9 @@ func TestBackupOffline(t *testing.T) {
 		t.Errorf("restore printed %q", out)
 	}
 	in2 := startPicbed(t, restored)
-	code, body := httpStatus(t, strings.Replace(img.Image.URL, in.base, in2.base, 1))
-	if code != 200 || fmt.Sprintf("%x", md5.Sum(body)) != img.Image.MD5 {
-		t.Errorf("restored image: %d %x", code, md5.Sum(body))
+	resp, body := get(t, strings.Replace(img.Image.URL, in.base, in2.base, 1))
+	if resp.StatusCode != 200 || fmt.Sprintf("%x", md5.Sum(body)) != img.Image.MD5 {
+		t.Errorf("restored image: %d %x", resp.StatusCode, md5.Sum(body))
 	}
 	// A cut backup is refused and leaves nothing.
 	raw, _ := os.ReadFile(backup)

@@ -1,11 +1,9 @@
-package main
+package e2e
 
 // Browser tests of the API key page and the admin settings page.
 
 import (
-	"bytes"
 	"context"
-	"mime/multipart"
 	"net/http"
 	"regexp"
 	"strings"
@@ -16,40 +14,7 @@ import (
 	"github.com/chromedp/chromedp"
 )
 
-// admLogout logs the browser out with the top bar's button.
-func admLogout(b *browser) {
-	b.t.Helper()
-	b.browse(
-		chromedp.Click(chromedp.CSS(`form[action="/logout"] button`)),
-		chromedp.WaitVisible(chromedp.CSS(`.nav a[href="/login"]`)),
-	)
-}
-
-// admUpload uploads small.png to the API with key, as a client would, and
-// returns the HTTP status and Chevereto's error message ("" on success).
-func admUpload(t *testing.T, base, key string) (int, string) {
-	t.Helper()
-	var body bytes.Buffer
-	mw := multipart.NewWriter(&body)
-	mw.WriteField("key", key)
-	mw.WriteField("format", "json")
-	part, _ := mw.CreateFormFile("source", "small.png")
-	part.Write(fixture(t, "small.png"))
-	mw.Close()
-	req, _ := http.NewRequest("POST", base+"/api/1/upload", &body)
-	req.Header.Set("Content-Type", mw.FormDataContentType())
-	resp, raw := do(t, req)
-	r := decodeAPI(t, raw)
-	if r.Error != nil {
-		return resp.StatusCode, r.Error.Message
-	}
-	if r.StatusCode != 200 || r.Image.URL == "" {
-		t.Fatalf("upload answer without image or error: %s", raw)
-	}
-	return resp.StatusCode, ""
-}
-
-var admKeyShape = regexp.MustCompile(`^pb_[0-9a-f]{40}$`)
+var apiKeyShape = regexp.MustCompile(`^pb_[0-9a-f]{40}$`)
 
 // TestBrowserAPIKeyRegenerate: the key page shows a new key once, the
 // regenerate button asks first, and afterwards the old key is refused by
@@ -59,17 +24,34 @@ func TestBrowserAPIKeyRegenerate(t *testing.T) {
 	data := t.TempDir()
 	picbed(t, "admin-password\n", "user", "add", "boss", "--admin", "--password-stdin", "--data", data)
 	in := startPicbed(t, data)
+	// keyUpload uploads small.png with key, as a client would, and returns
+	// the HTTP status and Chevereto's error message ("" on success).
+	keyUpload := func(key string) (int, string) {
+		t.Helper()
+		a, err := upload(in.base, key, "small.png", fixture(t, "small.png"), withField("format", "json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := decodeAPI(t, a.body)
+		if r.Error != nil {
+			return a.status, r.Error.Message
+		}
+		if r.StatusCode != 200 || r.Image.URL == "" {
+			t.Fatalf("upload answer without image or error: %s", a.body)
+		}
+		return a.status, ""
+	}
 
 	browserLogin(b, in.base, "boss", "admin-password")
 	b.navigate(in.base + "/settings/api")
 	old := evalJS[string](b, `document.querySelector("[data-api-key]").value`)
-	if !admKeyShape.MatchString(old) {
+	if !apiKeyShape.MatchString(old) {
 		t.Fatalf("the key page shows %q, want a pb_ key", old)
 	}
 	if !strings.Contains(browseGet(b, chromedp.Text(chromedp.CSS("main"))), "it will be shown just once") {
 		t.Error("the new key comes without the shown-once notice")
 	}
-	if status, msg := admUpload(t, in.base, old); status != 200 {
+	if status, msg := keyUpload(old); status != 200 {
 		t.Fatalf("upload with the shown key: %d %s", status, msg)
 	}
 
@@ -99,13 +81,13 @@ func TestBrowserAPIKeyRegenerate(t *testing.T) {
 	}
 	b.browse(chromedp.WaitVisible(chromedp.CSS(`body:not([data-before]) [data-api-key]`)))
 	fresh := evalJS[string](b, `document.querySelector("[data-api-key]").value`)
-	if !admKeyShape.MatchString(fresh) || fresh == old {
+	if !apiKeyShape.MatchString(fresh) || fresh == old {
 		t.Fatalf("after regenerate the page shows %q (old %q)", fresh, old)
 	}
-	if status, msg := admUpload(t, in.base, old); status != http.StatusBadRequest || msg != "Invalid API v1 key." {
+	if status, msg := keyUpload(old); status != http.StatusBadRequest || msg != "Invalid API v1 key." {
 		t.Errorf("old key after regenerate: %d %q, want 400 Invalid API v1 key.", status, msg)
 	}
-	if status, msg := admUpload(t, in.base, fresh); status != 200 {
+	if status, msg := keyUpload(fresh); status != 200 {
 		t.Errorf("new key: %d %s", status, msg)
 	}
 
@@ -148,7 +130,7 @@ func TestBrowserAdminGuestUploads(t *testing.T) {
 		if got := evalJS[bool](b, `document.querySelector("`+box+`").checked`); got != on {
 			t.Fatalf("after saving, guest uploads box is %v, want %v", got, on)
 		}
-		admLogout(b)
+		browserLogout(b)
 	}
 
 	if guestCanUpload() {

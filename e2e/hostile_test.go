@@ -1,4 +1,4 @@
-package main
+package e2e
 
 // Hostile input against the real binary: a 200 MB body against --max-upload
 // 1MB, bombs and non-images, file names that try to leave the image tree,
@@ -20,7 +20,6 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -28,8 +27,8 @@ import (
 	"time"
 )
 
-// hostileTree maps every file under root (but the database) to its md5.
-func hostileTree(t *testing.T, root string) map[string]string {
+// fileSums maps every file under root (but the database) to its md5.
+func fileSums(t *testing.T, root string) map[string]string {
 	t.Helper()
 	files := map[string]string{}
 	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
@@ -54,8 +53,8 @@ func hostileTree(t *testing.T, root string) map[string]string {
 	return files
 }
 
-// hostileChanged lists the files of after that are new or different.
-func hostileChanged(before, after map[string]string) []string {
+// changedFiles lists the files of after that are new or different.
+func changedFiles(before, after map[string]string) []string {
 	var out []string
 	for p, sum := range after {
 		if before[p] != sum {
@@ -70,47 +69,13 @@ func hostileChanged(before, after map[string]string) []string {
 	return out
 }
 
-// hostileWaitEmpty fails unless dir is empty within a second.
-func hostileWaitEmpty(t *testing.T, dir string) {
-	t.Helper()
-	for deadline := time.Now().Add(time.Second); ; time.Sleep(5 * time.Millisecond) {
-		entries, err := os.ReadDir(dir)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(entries) == 0 {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s still holds %d entries", dir, len(entries))
-		}
-	}
-}
-
-// hostilePeakRSS returns the VmHWM (peak resident set) of process pid in bytes.
-func hostilePeakRSS(t *testing.T, pid int) int64 {
-	t.Helper()
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		t.Skip("no /proc here:", err)
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if f := strings.Fields(line); len(f) == 3 && f[0] == "VmHWM:" {
-			kb, _ := strconv.ParseInt(f[1], 10, 64)
-			return kb << 10
-		}
-	}
-	t.Skip("no VmHWM in /proc status")
-	return 0
-}
-
-// hostileBody yields n bytes of a pattern without allocating and counts them.
-type hostileBody struct {
+// patternBody yields n bytes of a pattern without allocating and counts them.
+type patternBody struct {
 	n    int64
 	sent atomic.Int64
 }
 
-func (r *hostileBody) Read(p []byte) (int, error) {
+func (r *patternBody) Read(p []byte) (int, error) {
 	if r.n <= 0 {
 		return 0, io.EOF
 	}
@@ -129,18 +94,11 @@ func TestHostileEndToEnd(t *testing.T) {
 	key := newUserKey(t, data, "hostile")
 	in := startPicbed(t, data, "--max-upload", "1MB")
 	tmp := filepath.Join(data, "tmp")
-	imgTestdata := func(name string) []byte {
-		b, err := os.ReadFile(filepath.Join("imaging", "testdata", name))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return b
-	}
 
 	t.Run("a 200 MB file part is refused while it streams", func(t *testing.T) {
 		const huge = 200_000_000
-		before := hostileTree(t, root)
-		rssBefore := hostilePeakRSS(t, in.cmd.Process.Pid)
+		before := fileSums(t, root)
+		rssBefore := peakRSS(t, in.cmd.Process.Pid)
 		var peakTmp atomic.Int64
 		stop := make(chan struct{})
 		var sampler sync.WaitGroup
@@ -175,7 +133,7 @@ func TestHostileEndToEnd(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer conn.Close()
-		body := &hostileBody{n: huge}
+		body := &patternBody{n: huge}
 		var writer sync.WaitGroup
 		writer.Add(1)
 		start := time.Now()
@@ -198,7 +156,7 @@ func TestHostileEndToEnd(t *testing.T) {
 		writer.Wait()
 		close(stop)
 		sampler.Wait()
-		rssAfter := hostilePeakRSS(t, in.cmd.Process.Pid)
+		rssAfter := peakRSS(t, in.cmd.Process.Pid)
 
 		r := decodeAPI(t, raw)
 		if resp.StatusCode != 400 || r.Error == nil || r.Error.Message != "File too big - max 1 MB" || r.Error.Code != 313 {
@@ -218,8 +176,8 @@ func TestHostileEndToEnd(t *testing.T) {
 		if rssAfter-rssBefore > 64<<20 {
 			t.Errorf("peak RSS grew by %d MB", (rssAfter-rssBefore)>>20)
 		}
-		hostileWaitEmpty(t, tmp)
-		if ch := hostileChanged(before, hostileTree(t, root)); len(ch) != 0 {
+		waitEmpty(t, tmp, time.Second)
+		if ch := changedFiles(before, fileSums(t, root)); len(ch) != 0 {
 			t.Errorf("files changed: %v", ch)
 		}
 	})
@@ -231,26 +189,29 @@ func TestHostileEndToEnd(t *testing.T) {
 			message    string
 			code       int
 		}{
-			{"a PNG pixel bomb", "bomb.png", imgTestdata("png-bomb-50000x50000.png"), "Image too large - max 50 megapixels", 313},
-			{"a GIF pixel bomb", "bomb.gif", imgTestdata("gif-bomb-50000x50000.gif"), "Image too large - max 50 megapixels", 313},
-			{"a JPEG pixel bomb", "bomb.jpg", imgTestdata("jpeg-bomb-50000x50000.jpg"), "Image too large - max 50 megapixels", 313},
-			{"a WebP pixel bomb", "bomb.webp", imgTestdata("webp-bomb-16384x16384.webp"), "Image too large - max 50 megapixels", 313},
-			{"an SVG", "x.svg", imgTestdata("image.svg"), "Can't get target upload source info", 310},
-			{"an HTML page named .png", "x.png", imgTestdata("page.html"), "Can't get target upload source info", 310},
+			{"a PNG pixel bomb", "bomb.png", fixture(t, imagingTestdata+"png-bomb-50000x50000.png"), "Image too large - max 50 megapixels", 313},
+			{"a GIF pixel bomb", "bomb.gif", fixture(t, imagingTestdata+"gif-bomb-50000x50000.gif"), "Image too large - max 50 megapixels", 313},
+			{"a JPEG pixel bomb", "bomb.jpg", fixture(t, imagingTestdata+"jpeg-bomb-50000x50000.jpg"), "Image too large - max 50 megapixels", 313},
+			{"a WebP pixel bomb", "bomb.webp", fixture(t, imagingTestdata+"webp-bomb-16384x16384.webp"), "Image too large - max 50 megapixels", 313},
+			{"an SVG", "x.svg", fixture(t, imagingTestdata+"image.svg"), "Can't get target upload source info", 310},
+			{"an HTML page named .png", "x.png", fixture(t, imagingTestdata+"page.html"), "Can't get target upload source info", 310},
 			{"a zero-byte .jpg", "x.jpg", []byte{}, "Can't get target upload source info", 310},
-			{"a truncated PNG", "x.png", imgTestdata("png-truncated.png"), "Invalid image", 311},
-			{"a truncated JPEG", "x.jpg", imgTestdata("jpeg-truncated.jpg"), "Invalid image", 311},
-			{"a bomb under a traversal name", "../../../../bomb.png", imgTestdata("png-bomb-50000x50000.png"), "Image too large - max 50 megapixels", 313},
+			{"a truncated PNG", "x.png", fixture(t, imagingTestdata+"png-truncated.png"), "Invalid image", 311},
+			{"a truncated JPEG", "x.jpg", fixture(t, imagingTestdata+"jpeg-truncated.jpg"), "Invalid image", 311},
+			{"a bomb under a traversal name", "../../../../bomb.png", fixture(t, imagingTestdata+"png-bomb-50000x50000.png"), "Image too large - max 50 megapixels", 313},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
-				before := hostileTree(t, root)
-				resp, raw := upload(t, in.base, key, tc.file, tc.data, nil)
-				r := decodeAPI(t, raw)
-				if resp.StatusCode != 400 || r.Error == nil || r.Error.Message != tc.message || r.Error.Code != tc.code {
-					t.Errorf("HTTP %d %s, want %q (%d)", resp.StatusCode, raw, tc.message, tc.code)
+				before := fileSums(t, root)
+				a, err := upload(in.base, key, tc.file, tc.data)
+				if err != nil {
+					t.Fatal(err)
 				}
-				hostileWaitEmpty(t, tmp)
-				if ch := hostileChanged(before, hostileTree(t, root)); len(ch) != 0 {
+				r := decodeAPI(t, a.body)
+				if a.status != 400 || r.Error == nil || r.Error.Message != tc.message || r.Error.Code != tc.code {
+					t.Errorf("HTTP %d %s, want %q (%d)", a.status, a.body, tc.message, tc.code)
+				}
+				waitEmpty(t, tmp, time.Second)
+				if ch := changedFiles(before, fileSums(t, root)); len(ch) != 0 {
 					t.Errorf("files changed: %v", ch)
 				}
 			})
@@ -272,21 +233,24 @@ func TestHostileEndToEnd(t *testing.T) {
 			title      string
 		}{
 			{"a PNG with a script in tEXt under ../ names", "../../../../../tmp/evil.png", polyPNG, "image/png", "evil"},
-			{"a JPEG with a ZIP trailer under an absolute name", "/etc/cron.d/job.jpg", imgTestdata("jpeg-polyglot-zip.jpg"), "image/jpeg", "job"},
+			{"a JPEG with a ZIP trailer under an absolute name", "/etc/cron.d/job.jpg", fixture(t, imagingTestdata+"jpeg-polyglot-zip.jpg"), "image/jpeg", "job"},
 			{"markup in the name", `"><img src=x onerror=alert(1)>.png`, append(append([]byte{}, polyPNG...), 0), "image/png", `"><img src=x onerror=alert(1)>`},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
-				before := hostileTree(t, root)
-				resp, raw := upload(t, in.base, key, tc.file, tc.data, map[string]string{"description": payload})
-				r := decodeAPI(t, raw)
-				if resp.StatusCode != 200 {
-					t.Fatalf("HTTP %d %s", resp.StatusCode, raw)
+				before := fileSums(t, root)
+				a, err := upload(in.base, key, tc.file, tc.data, withField("description", payload))
+				if err != nil {
+					t.Fatal(err)
+				}
+				r := decodeAPI(t, a.body)
+				if a.status != 200 {
+					t.Fatalf("HTTP %d %s", a.status, a.body)
 				}
 				if r.Image.Title != tc.title {
 					t.Errorf("title %q, want %q", r.Image.Title, tc.title)
 				}
-				hostileWaitEmpty(t, tmp)
-				changed := hostileChanged(before, hostileTree(t, root))
+				waitEmpty(t, tmp, time.Second)
+				changed := changedFiles(before, fileSums(t, root))
 				if len(changed) == 0 {
 					t.Fatal("nothing stored")
 				}
@@ -295,14 +259,14 @@ func TestHostileEndToEnd(t *testing.T) {
 						t.Errorf("file %q outside images/YYYY/MM/DD or not clean", p)
 					}
 				}
-				fr, body := do(t, mustRequest(t, "GET", r.Image.URL, nil, nil))
+				fr, body := get(t, r.Image.URL)
 				if ct := fr.Header.Get("Content-Type"); ct != tc.mime || fr.Header.Get("X-Content-Type-Options") != "nosniff" || fr.Header.Get("Content-Security-Policy") != "sandbox" {
 					t.Errorf("served as %q, nosniff %q, CSP %q", ct, fr.Header.Get("X-Content-Type-Options"), fr.Header.Get("Content-Security-Policy"))
 				}
 				if bytes.Contains(body, []byte(payload)) || bytes.Contains(body, []byte("PK\x03\x04")) {
 					t.Error("the stored image still carries the payload")
 				}
-				vr, page := do(t, mustRequest(t, "GET", r.Image.URLViewer, nil, nil))
+				vr, page := get(t, r.Image.URLViewer)
 				if vr.StatusCode != 200 {
 					t.Fatalf("viewer: %s", vr.Status)
 				}

@@ -1,4 +1,4 @@
-package main
+package e2e
 
 import (
 	"image"
@@ -20,7 +20,9 @@ import (
 // more after they were uploaded. It runs only when PICBED_SCREENSHOTS names
 // the folder to write them to:
 //
-//	PICBED_SCREENSHOTS=$PWD/docs/screenshots go test -run TestScreenshots .
+//	PICBED_SCREENSHOTS=$PWD/docs/screenshots go test -run TestScreenshots ./e2e
+//
+// from the repository root (a relative folder is taken from e2e/).
 func TestScreenshots(t *testing.T) {
 	dir := os.Getenv("PICBED_SCREENSHOTS")
 	if dir == "" {

@@ -1,55 +1,17 @@
-package main
+package e2e
 
 import (
 	"bytes"
 	"encoding/base64"
-	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 )
 
-// part is one part of a hand-built multipart body.
-type part struct {
-	name, filename, ctype string
-	data                  []byte
-}
-
-// multipartBody writes parts the way the clients of clients.md do, with
-// their own boundary styles and part order.
-func multipartBody(boundary string, parts ...part) []byte {
-	var b bytes.Buffer
-	for _, p := range parts {
-		fmt.Fprintf(&b, "--%s\r\nContent-Disposition: form-data; name=%q", boundary, p.name)
-		if p.filename != "" {
-			fmt.Fprintf(&b, "; filename=%q", p.filename)
-		}
-		b.WriteString("\r\n")
-		if p.ctype != "" {
-			fmt.Fprintf(&b, "Content-Type: %s\r\n", p.ctype)
-		}
-		b.WriteString("\r\n")
-		b.Write(p.data)
-		b.WriteString("\r\n")
-	}
-	fmt.Fprintf(&b, "--%s--\r\n", boundary)
-	return b.Bytes()
-}
-
-func mustRequest(t testing.TB, method, u string, body []byte, header map[string]string) *http.Request {
-	t.Helper()
-	req, err := http.NewRequest(method, u, bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for k, v := range header {
-		req.Header.Set(k, v)
-	}
-	return req
-}
-
-// clientCase is one real client's upload request (clients.md).
+// clientCase is the upload request of one real client, with its own
+// boundary style, part order, headers and way of sending the key.
 type clientCase struct {
 	name    string
 	file    string
@@ -177,21 +139,13 @@ var clientCases = []clientCase{
 		request: func(t testing.TB, base, key string, data []byte) *http.Request {
 			bd := "------------------------a1b2c3d4e5f60718"
 			return mustRequest(t, "POST", base+"/api/1/upload?key="+url.QueryEscape(key)+"&format=json", multipartBody(bd,
-				part{name: "source", filename: "photo-curl.jpg", ctype: "image/jpeg", data: append(fixtureBytes("photo.jpg"), 0)},
+				part{name: "source", filename: "photo-curl.jpg", ctype: "image/jpeg", data: append(slices.Clip(data), 0)},
 			), map[string]string{
 				"Content-Type": "multipart/form-data; boundary=" + bd,
 				"User-Agent":   "curl/7.88.1",
 			})
 		},
 	},
-}
-
-func fixtureBytes(name string) []byte {
-	b, err := readFixture(name)
-	if err != nil {
-		panic(err)
-	}
-	return b
 }
 
 // TestClients sends each client's real request to the real binary and
@@ -228,41 +182,11 @@ func TestClients(t *testing.T) {
 			if !strings.HasPrefix(img.URLViewer, in.base+"/image/") || !strings.HasSuffix(img.URLViewer, img.IDEncoded) {
 				t.Errorf("url_viewer %q", img.URLViewer)
 			}
-			resp, page := do(t, mustRequest(t, "GET", img.URLViewer, nil, nil))
+			resp, page := get(t, img.URLViewer)
 			if resp.StatusCode != 200 || !bytes.Contains(page, []byte(`property="og:image" content="`+img.URL+`"`)) {
 				t.Errorf("viewer %s: %s, og:image missing:\n%s", img.URLViewer, resp.Status, page)
 			}
 			checkDeleteLink(t, img.DeleteURL, img.URL, img.Thumb.URL)
 		})
-	}
-}
-
-// checkDeleteLink checks that GET of a delete link only asks, POST deletes
-// the image and all its files.
-func checkDeleteLink(t testing.TB, deleteURL string, fileURLs ...string) {
-	t.Helper()
-	resp, page := do(t, mustRequest(t, "GET", deleteURL, nil, nil))
-	if resp.StatusCode != 200 || !bytes.Contains(page, []byte("<form method=\"post\"")) {
-		t.Fatalf("GET delete link: %s\n%s", resp.Status, page)
-	}
-	for _, u := range fileURLs {
-		if resp, _ := do(t, mustRequest(t, "GET", u, nil, nil)); resp.StatusCode != 200 {
-			t.Fatalf("GET of the delete link removed %s (%s)", u, resp.Status)
-		}
-	}
-	wrong := deleteURL[:strings.LastIndexByte(deleteURL, '/')+1] + strings.Repeat("0", 48)
-	if resp, _ := do(t, mustRequest(t, "POST", wrong, nil, nil)); resp.StatusCode != 404 {
-		t.Errorf("POST with a wrong token: %s, want 404", resp.Status)
-	}
-	if resp, _ := do(t, mustRequest(t, "POST", deleteURL, nil, nil)); resp.StatusCode != 200 {
-		t.Fatalf("POST delete link: %s", resp.Status)
-	}
-	for _, u := range fileURLs {
-		if resp, _ := do(t, mustRequest(t, "GET", u, nil, nil)); resp.StatusCode != 404 {
-			t.Errorf("after delete, GET %s: %s, want 404", u, resp.Status)
-		}
-	}
-	if resp, _ := do(t, mustRequest(t, "GET", deleteURL, nil, nil)); resp.StatusCode != 404 {
-		t.Errorf("after delete, the delete link answers %s, want 404", resp.Status)
 	}
 }
