@@ -88,7 +88,8 @@ const MinResizeWidth = 16
 // Ingest stores req as a new image, or returns the existing one the
 // duplicates policy reuses, in these steps: stage the source into up; clean
 // the text fields; apply the duplicates policy (a guest's duplicate is only
-// one of the same GuestID); wait for a decode slot (ErrBusy when ctx ends
+// one of the same GuestID; a reused image stays where it is, and keeps the
+// later of its expiry and the new one); wait for a decode slot (ErrBusy when ctx ends
 // first); derive and write the variants with imaging.Process into up; and
 // commit with store.PutImage. The caller discards up afterwards. Errors are
 // this package's (errors.go), or a wrapped store or I/O error for anything
@@ -125,7 +126,7 @@ func (in *Ingester) Ingest(ctx context.Context, up *store.Upload, req Request) (
 		case err == nil && req.Policies.Duplicates == DuplicatesReject:
 			return store.Image{}, ErrDuplicate
 		case err == nil:
-			return in.reuse(dup, req)
+			return in.reuse(dup, expires)
 		case !errors.Is(err, store.ErrNotFound):
 			return store.Image{}, err
 		}
@@ -250,16 +251,16 @@ func imagingError(err error, p Policies) error {
 }
 
 // reuse answers an upload of bytes the uploader already has with the
-// stored image. An upload into an album moves that image there, so the
-// album gets what was uploaded into it.
-func (in *Ingester) reuse(dup store.Image, req Request) (store.Image, error) {
-	if req.AlbumID == 0 || dup.AlbumID == req.AlbumID {
+// stored image as it is: where it is (its album, and with it who may see
+// it) does not change, whatever album the new upload named. Only its
+// auto-delete can: a reuse never leaves the uploader with less than the new
+// upload asked for, so the later of the two expiries applies, and none
+// (expires zero) beats any.
+func (in *Ingester) reuse(dup store.Image, expires time.Time) (store.Image, error) {
+	if dup.Expires.IsZero() || (!expires.IsZero() && !expires.After(dup.Expires)) {
 		return dup, nil
 	}
-	if err := in.store.MoveImages(req.Owner.ID, []uint64{dup.ID}, req.AlbumID); err != nil {
-		return store.Image{}, err
-	}
-	return in.store.Image(dup.ID)
+	return in.store.SetImageExpiry(dup.ID, expires)
 }
 
 // stagedWriter writes one variant to its staging file, creating the file on

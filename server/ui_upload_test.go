@@ -297,11 +297,12 @@ func TestWebUploadAlbum(t *testing.T) {
 	if img := storedImage(t, h, doc, raw); img.AlbumID != mine.ID {
 		t.Errorf("image in album %d, want %d", img.AlbumID, mine.ID)
 	}
-	// The same bytes into another album of the user: the reused image moves.
+	// The same bytes into another album of the user: the reused image
+	// stays where it is (TestReuseLeavesTheImageWhereItIs).
 	second, _ := h.store.CreateAlbum(u.ID, "Second", "", store.PrivacyPrivate, "")
 	status, doc, raw = w.webUpload(w.csrf, map[string]string{"album_id": h.store.EncodeID(second.ID)}, "small.png", png)
-	if img := storedImage(t, h, doc, raw); status != 200 || img.AlbumID != second.ID {
-		t.Errorf("duplicate into another album: %d, album %d, want %d", status, img.AlbumID, second.ID)
+	if img := storedImage(t, h, doc, raw); status != 200 || img.AlbumID != mine.ID {
+		t.Errorf("duplicate into another album: %d, album %d, want %d", status, img.AlbumID, mine.ID)
 	}
 
 	// The page lists the user's albums, ?toAlbum= preselects one, and

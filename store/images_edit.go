@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	bolt "go.etcd.io/bbolt"
@@ -98,6 +99,29 @@ func (s *Store) SetImageText(id uint64, title, description string) (Image, error
 	})
 	if err != nil {
 		return Image{}, wrap(err, "set text of image %d", id)
+	}
+	return img, nil
+}
+
+// SetImageExpiry sets when image id is deleted automatically (the zero
+// time: never), moving its expiry index entry in the same transaction, and
+// returns the updated image. It returns ErrNotFound for an unknown image.
+func (s *Store) SetImageExpiry(id uint64, expires time.Time) (Image, error) {
+	if !expires.IsZero() {
+		expires = expires.UTC().Truncate(time.Second)
+	}
+	var img Image
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		old, err := getImage(tx, id)
+		if err != nil {
+			return err
+		}
+		img = old
+		img.Expires = expires
+		return reindexImageTx(tx, old, img)
+	})
+	if err != nil {
+		return Image{}, wrap(err, "set expiry of image %d", id)
 	}
 	return img, nil
 }
