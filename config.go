@@ -98,6 +98,11 @@ func dataFlag(fs *flag.FlagSet) *string {
 func parseServeFlags(args []string, stderr io.Writer) (Config, error) {
 	fs := flag.NewFlagSet("picbed serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(stderr, usage)
+		fmt.Fprintln(stderr, "\nFlags of picbed serve (each also a PICBED_ variable):")
+		fs.PrintDefaults()
+	}
 	addr := fs.String("addr", env("ADDR", ":8080"), "listen `address` (PICBED_ADDR)")
 	data := dataFlag(fs)
 	baseURL := fs.String("base-url", env("BASE_URL", ""), "public site `URL`; empty: derived from each request (PICBED_BASE_URL)")

@@ -145,11 +145,31 @@ func run(ctx context.Context, cfg Config, stderr io.Writer) error {
 	go serveControl(cln, server.ControlHandler(server.LocalAdmin{Store: st}), log)
 	defer cln.Close()
 
+	if admin, err := st.HasAdmin(); err == nil && !admin {
+		log.Info("no admin yet: open the setup page in a browser to create one", slog.String("url", setupURL(cfg, ln.Addr())))
+	}
 	log.Info("picbed listening", slog.String("addr", ln.Addr().String()), slog.String("data", cfg.Data),
 		slog.Int("decode_workers", cfg.Server.DecodeWorkers), slog.String("memory_limit", memoryLimitText(debug.SetMemoryLimit(-1))))
 	err = srv.Serve(ctx, ln, shutdownGrace)
 	log.Info("picbed stopped")
 	return err
+}
+
+// setupURL is where the installer of a fresh host answers: under the
+// configured site URL, else on the listening address (localhost for an
+// address that listens everywhere).
+func setupURL(cfg Config, addr net.Addr) string {
+	if b := cfg.Server.Site.BaseURL; b != "" {
+		return strings.TrimRight(b, "/") + "/setup"
+	}
+	host, port, err := net.SplitHostPort(addr.String())
+	if err != nil {
+		return "/setup"
+	}
+	if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
+		host = "localhost"
+	}
+	return "http://" + net.JoinHostPort(host, port) + "/setup"
 }
 
 // memoryLimitText is the Go runtime's soft memory limit for the start-up

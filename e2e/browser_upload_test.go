@@ -237,7 +237,7 @@ func TestBrowserUploadStates(t *testing.T) {
 	b.setFiles("[data-upload-input]", big, txt)
 	waitPage(b, "rejected files dialog", `document.querySelector("[data-upload-rejected]").open`, 5*time.Second)
 	got := evalJS[[]string](b, `[...document.querySelectorAll("[data-rejected-list] li")].map(li => li.textContent)`)
-	if strings.Join(got, "|") != "big.png - File too big.|notes.txt - Invalid or unsupported file format." {
+	if strings.Join(got, "|") != "big.png - File too big - max 400 KB|notes.txt - Invalid or unsupported file format." {
 		t.Errorf("rejected: %q", got)
 	}
 	b.browse(chromedp.Click("[data-upload-rejected] [data-dialog-close]"))

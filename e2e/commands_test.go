@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
+	"os/exec"
 	"regexp"
 	"strings"
 	"testing"
@@ -120,4 +121,35 @@ func TestCommandsWhileServing(t *testing.T) {
 	in.stop()
 	// With the server gone the commands open the data dir themselves.
 	picbed(t, "", "key", "list", "dave", "--data", data)
+}
+
+// TestFirstStartAndHelpSayWhatToDo: a fresh host's start-up log says where
+// to create the admin (while there is none), and picbed --help lists the
+// subcommands before the server's flags. Before, neither did.
+func TestFirstStartAndHelpSayWhatToDo(t *testing.T) {
+	data := t.TempDir()
+	in := startPicbed(t, data)
+	setup := in.base + "/setup"
+	if !strings.Contains(in.log.String(), `msg="no admin yet: open the setup page in a browser to create one" url=`+setup) {
+		t.Errorf("start-up log does not name %s:\n%s", setup, in.log.String())
+	}
+	in.stop()
+	picbed(t, "secret-password\n", "user", "add", "boss", "--admin", "--password-stdin", "--data", data)
+	in = startPicbed(t, data)
+	defer in.stop()
+	if strings.Contains(in.log.String(), "no admin yet") {
+		t.Error("the setup hint is logged although an admin exists")
+	}
+
+	cmd := exec.Command(picbedBin, "--help")
+	cmd.Env = cleanEnv()
+	out, err := cmd.CombinedOutput()
+	if code := cmd.ProcessState.ExitCode(); err == nil || code != 2 {
+		t.Errorf("picbed --help exited %d (%v)", code, err)
+	}
+	for _, want := range []string{"picbed user add NAME", "picbed key create NAME", "picbed backup FILE", "picbed restore FILE", "-url-uploads", "-max-upload"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("picbed --help lacks %q:\n%s", want, out)
+		}
+	}
 }

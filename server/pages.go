@@ -250,3 +250,11 @@ func (s *Server) handleDelete(c echo.Context) error {
 	s.forgetImages(img)
 	return s.render(c, http.StatusOK, "deleted.html", pageData{Title: s.t(visitorOf(c), "Image deleted"), Message: img.Title})
 }
+
+// samePath reports whether r asks for path (which may be percent-encoded,
+// as canonical paths with non-ASCII slugs are), whatever escaping the
+// client chose.
+func samePath(r *http.Request, path string) bool {
+	p, err := url.PathUnescape(path)
+	return err == nil && r.URL.Path == p
+}

@@ -196,7 +196,7 @@ func (s *Server) handleAlbum(c echo.Context) error {
 		return s.renderAlbumPassword(c, http.StatusForbidden, id, r.URL.RequestURI(), "")
 	}
 	canonical := site.AlbumPath(a.Title, id)
-	if r.URL.Path != canonical {
+	if !samePath(r, canonical) {
 		if r.URL.RawQuery != "" {
 			canonical += "?" + r.URL.RawQuery
 		}

@@ -252,7 +252,7 @@ func (s *Server) handleViewer(c echo.Context) error {
 		return s.renderAlbumPassword(c, http.StatusForbidden, s.store.EncodeID(album.ID), c.Request().URL.RequestURI(), "")
 	}
 	canonical := site.ViewerPath(img.Title, id)
-	if c.Request().URL.Path != canonical {
+	if !samePath(c.Request(), canonical) {
 		return c.Redirect(http.StatusMovedPermanently, canonical)
 	}
 	return s.renderViewer(c, http.StatusOK, img, album, acc, "", nil)

@@ -287,7 +287,8 @@ func TestExifRows(t *testing.T) {
 func TestAlbumPathAndIDs(t *testing.T) {
 	for _, tc := range []struct{ title, want string }{
 		{"Holiday 2026", "/album/holiday-2026.abc"},
-		{"猫咪", "/album/abc"},
+		{"猫咪", "/album/%E7%8C%AB%E5%92%AA.abc"},
+		{"!!!", "/album/abc"},
 		{"The Best of Me_2022", "/album/best-me-2022.abc"},
 	} {
 		if got := site.AlbumPath(tc.title, "abc"); got != tc.want {
@@ -304,5 +305,37 @@ func TestAlbumPathAndIDs(t *testing.T) {
 		if got := withDone(tc.back, "/my", "x", 2); got != tc.want {
 			t.Errorf("withDone(%q) = %q, want %q", tc.back, got, tc.want)
 		}
+	}
+}
+
+// TestNonLatinSlugs: a viewer page of a Chinese title has the title's
+// words in its URL, percent-encoded, and that URL answers without a
+// redirect; the short URL leads there. Before, the slug kept only the
+// ASCII digits ("照片 测试 (1)" gave /image/1.ID).
+func TestNonLatinSlugs(t *testing.T) {
+	h := newTestHost(t, Config{})
+	_, doc, raw := h.post(t, map[string]string{"title": "照片 测试 (1)"}, "a.png", readTestdata(t, "small.png"), nil)
+	img := imageOf(t, doc, raw)
+	id := img["id_encoded"].(string)
+	want := h.http.URL + "/image/%E7%85%A7%E7%89%87-%E6%B5%8B%E8%AF%95-1." + id
+	if img["url_viewer"] != want {
+		t.Fatalf("url_viewer %q, want %q", img["url_viewer"], want)
+	}
+	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := noFollow.Get(want)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("the canonical viewer URL answers %d", resp.StatusCode)
+	}
+	resp, err = noFollow.Get(img["url_short"].(string))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusMovedPermanently || h.http.URL+loc != want {
+		t.Errorf("short URL: %d to %q", resp.StatusCode, loc)
 	}
 }

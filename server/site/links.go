@@ -5,6 +5,7 @@ import (
 	"math"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -40,10 +41,11 @@ func (s *Site) Links(r *http.Request, img store.Image) Links {
 }
 
 // ViewerPath is the canonical viewer path of an image with title and
-// encoded id: /image/SLUG.ID, or /image/ID when the title gives no slug.
+// encoded id: /image/SLUG.ID (the slug percent-encoded), or /image/ID when
+// the title gives no slug.
 func ViewerPath(title, id string) string {
 	if sl := Slug(title); sl != "" {
-		return "/image/" + sl + "." + id
+		return "/image/" + url.PathEscape(sl) + "." + id
 	}
 	return "/image/" + id
 }
@@ -52,7 +54,7 @@ func ViewerPath(title, id string) string {
 // /album/ID when the title gives no slug (the slug rules of ViewerPath).
 func AlbumPath(title, id string) string {
 	if sl := Slug(title); sl != "" {
-		return "/album/" + sl + "." + id
+		return "/album/" + url.PathEscape(sl) + "." + id
 	}
 	return "/album/" + id
 }
@@ -168,10 +170,13 @@ func init() {
 // maxSlugBytes is URLify's default length cap.
 const maxSlugBytes = 60
 
-// Slug turns a title into the readable part of a viewer or album URL the
-// way Chevereto V3 does (URLify): transliterated, English stop words
-// dropped, lower-case, dash-separated, at most 60 characters. CJK text
-// disappears.
+// Slug turns a title into the readable part of a viewer or album URL:
+// Chevereto V3's rules (URLify) for Latin text, transliterated, English
+// stop words dropped, lower-case, dash-separated, but letters of every
+// other script kept, as Chevereto V4 keeps them ("照片 测试 (1)" ->
+// "照片-测试-1"; V3 dropped them and left "1"). At most 60 bytes, cut at a
+// character. The result is not escaped: ViewerPath and AlbumPath
+// percent-encode it.
 func Slug(title string) string {
 	t := transliterate(title)
 	var words []string
@@ -184,7 +189,7 @@ func Slug(title string) string {
 	var b strings.Builder
 	for _, r := range t {
 		switch {
-		case r < utf8.RuneSelf && (unicode.IsLetter(r) || unicode.IsDigit(r)), r == ' ', r == '-':
+		case unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.IsMark(r), r == ' ', r == '-':
 			b.WriteRune(r)
 		case r == '_':
 			b.WriteByte(' ')
@@ -207,7 +212,11 @@ func Slug(title string) string {
 	}
 	t = b.String()
 	if len(t) > maxSlugBytes {
-		t = t[:maxSlugBytes]
+		cut := maxSlugBytes
+		for cut > 0 && !utf8.RuneStart(t[cut]) {
+			cut--
+		}
+		t = t[:cut]
 	}
 	return strings.Trim(t, "-")
 }
@@ -216,16 +225,22 @@ func Slug(title string) string {
 // generic accent removal ("Straße" -> "strasse").
 var germanFirst = strings.NewReplacer("ä", "ae", "Ä", "Ae", "ß", "ss")
 
-// transliterate maps accented Latin letters to ASCII by dropping combining
-// marks after canonical decomposition; other scripts are left alone.
+// transliterate maps accented Latin letters to ASCII by dropping the
+// combining marks that follow a Latin letter after canonical decomposition;
+// other scripts are left as they are (recomposed).
 func transliterate(s string) string {
 	s = germanFirst.Replace(s)
 	var b strings.Builder
+	latin := false
 	for _, r := range norm.NFD.String(s) {
 		if unicode.Is(unicode.Mn, r) {
-			continue
+			if latin {
+				continue
+			}
+		} else {
+			latin = unicode.Is(unicode.Latin, r)
 		}
 		b.WriteRune(r)
 	}
-	return b.String()
+	return norm.NFC.String(b.String())
 }

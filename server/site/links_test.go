@@ -26,17 +26,23 @@ func TestSizeFormatted(t *testing.T) {
 	}
 }
 
-// The slug vectors, produced by running Chevereto V3's URLify.
+// The slug vectors of Latin text, produced by running Chevereto V3's
+// URLify; other scripts are kept (V3 dropped them: "截图 2022-04-16" gave
+// "2022-04-16").
 func TestSlug(t *testing.T) {
 	for in, want := range map[string]string{
 		"donate pay":          "donate-pay",
 		"The Best of Me_2022": "best-me-2022",
-		"截图 2022-04-16":       "2022-04-16",
+		"截图 2022-04-16":       "截图-2022-04-16",
+		"照片 测试 (1)":           "照片-测试-1",
+		"Фото на море":        "фото-на-море",
+		"नमस्ते दुनिया":       "नमस्ते-दुनिया",
 		"A cat on a hat!!":    "cat-hat",
 		"Ünïcödé Straße Test": "unicode-strasse-test",
 		"exif":                "exif",
 		"a":                   "",
-		"截图":                  "",
+		"截图":                  "截图",
+		"!!! ???":             "",
 		"exif url":            "exif-url",
 	} {
 		if got := Slug(in); got != want {

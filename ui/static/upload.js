@@ -19,6 +19,7 @@ function init(box) {
   const q = (sel, root = document) => root.querySelector(sel);
   const cfg = {
     maxBytes: Number(box.dataset.maxBytes) || 0,
+    maxSize: box.dataset.maxSize || "",
     mimes: (box.dataset.mimes || "").split(","),
     loggedIn: "loggedIn" in box.dataset,
     user: box.dataset.user || "",
@@ -85,7 +86,7 @@ function init(box) {
         continue;
       }
       if (cfg.maxBytes && file.size > cfg.maxBytes) {
-        rejected.push(t("{name} - File too big.", { name: shortName(path || name) }));
+        rejected.push(t("{name} - File too big - max {x}", { name: shortName(path || name), x: cfg.maxSize }));
         continue;
       }
       let key = path || name;
