@@ -64,6 +64,7 @@ Usage:
   picbed key revoke NAME KEYID        revoke one key (id or prefix)
   picbed backup FILE [--gzip]         consistent backup, also while serving
   picbed restore FILE                 unpack a backup into an empty --data dir
+  picbed version                      the version, commit and build of this binary
 
 Every command takes --data DIR (PICBED_DATA, default ./data). The user and
 key commands work whether or not a server is running on that data dir.
@@ -92,6 +93,8 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 		return runBackup(args, stdout, stderr)
 	case "restore":
 		return runRestore(args, stdin, stdout, stderr)
+	case "version":
+		return runVersion(stdout)
 	case "help":
 		fmt.Fprint(stdout, usage)
 		return nil
