@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -91,6 +92,9 @@ type Options struct {
 	// Logger receives start-up sweep results and background failures; nil
 	// means slog.Default().
 	Logger *slog.Logger
+	// Storage is where the bytes of image files live; nil means the file
+	// tree <dir>/images, created by Open if missing.
+	Storage Storage
 }
 
 // Store is an open data directory. Its methods are safe for concurrent use.
@@ -98,6 +102,7 @@ type Store struct {
 	dir       string
 	imagesDir string
 	tmpDir    string
+	storage   Storage
 	db        *bolt.DB
 	loc       *time.Location
 	log       *slog.Logger
@@ -163,6 +168,7 @@ func Open(dir string, opts Options) (*Store, error) {
 		loc:       opts.Location,
 		log:       opts.Logger,
 		touched:   make(map[uint64]time.Time),
+		storage:   opts.Storage,
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, wrap(err, "create data dir")
@@ -256,8 +262,11 @@ func (s *Store) init(start time.Time) error {
 	}
 	s.alphabet = idAlphabet(s.salt)
 
-	if err := os.MkdirAll(s.imagesDir, 0o755); err != nil {
-		return wrap(err, "create images dir")
+	if s.storage == nil {
+		if err := os.MkdirAll(s.imagesDir, 0o755); err != nil {
+			return wrap(err, "create images dir")
+		}
+		s.storage = newLocalStorage(s.imagesDir)
 	}
 	if err := s.clearTmp(); err != nil {
 		return err
@@ -308,9 +317,19 @@ func (s *Store) Close() error {
 // behind DeleteToken.
 func (s *Store) Secret() []byte { return bytes.Clone(s.site) }
 
-// ImagesDir returns dir/images, the root of the YYYY/MM/DD tree; everything
-// in it may be served to the web as is.
+// ImagesDir returns dir/images, the root of the local YYYY/MM/DD tree,
+// for tests and tools that look at a data dir on disk (with another
+// Options.Storage, no image lives there). Code that serves or reads image
+// files uses OpenFile.
 func (s *Store) ImagesDir() string { return s.imagesDir }
+
+// OpenFile opens the image file at rel, a path ParseImageFile accepts
+// ("2026/11/27/name.th.jpg"), from the store's Storage. The file also
+// implements io.Seeker; from the local tree it is an *os.File. It returns
+// an error wrapping ErrInvalid for any other path (nothing outside the
+// image files can be named) and one wrapping fs.ErrNotExist for a missing
+// file. The caller closes the file.
+func (s *Store) OpenFile(rel string) (fs.File, error) { return s.storage.Open(rel) }
 
 // markDirty notes that a file could not be removed, so the next start does a
 // full sweep even if this run crashes before Close.
