@@ -23,6 +23,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"picbed/imaging"
+	"picbed/server/imagefiles"
 	"picbed/store"
 )
 
@@ -96,6 +97,10 @@ type Config struct {
 	// DefaultKeyFailureWindow), negative means never block.
 	MaxKeyFailures   int
 	KeyFailureWindow time.Duration
+	// ImageObserver, when not nil, is told of every answer to a request
+	// under /images/ and of every connection the fast path hands to
+	// net/http: where metrics attach.
+	ImageObserver imagefiles.Observer
 }
 
 // Server serves picbed over HTTP.
@@ -104,7 +109,7 @@ type Server struct {
 	store  *store.Store
 	log    *slog.Logger
 	echo   *echo.Echo
-	files  http.Handler
+	files  *imagefiles.Handler
 	pages  *template.Template
 	decode chan struct{}
 	fetch  *Fetcher
@@ -192,15 +197,15 @@ func New(cfg Config, st *store.Store, ui fs.FS, log *slog.Logger) (*Server, erro
 		return nil, fmt.Errorf("server: static assets: %w", err)
 	}
 	s.logins = newLoginLimiter()
-	s.files = newFileServer(st.ImagesDir())
+	s.files = imagefiles.New(st, imagefiles.Options{Observer: cfg.ImageObserver})
 	s.echo = s.routes()
 	return s, nil
 }
 
-// ServeHTTP sends image files down the fast path (net/http's own response
+// ServeHTTP sends image files to imagefiles (net/http's own response
 // writer, so sendfile applies) and everything else through echo.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if strings.HasPrefix(r.URL.Path, "/images/") {
+	if strings.HasPrefix(r.URL.Path, imagefiles.Prefix) {
 		s.files.ServeHTTP(w, r)
 		return
 	}
@@ -224,12 +229,11 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, grace time.Duration
 	hs := s.HTTPServer()
 	stopJobs := s.startJobs(ctx)
 	defer stopJobs()
-	var fast *fastListener
-	_, tcp := ln.(*net.TCPListener)
-	if fsrv, ok := s.files.(*fileServer); ok && tcp {
+	var fast *imagefiles.Listener
+	if _, tcp := ln.(*net.TCPListener); tcp {
 		// Image requests are answered before net/http sees the
-		// connection (fastconn.go).
-		fast = newFastListener(ln, fsrv, idleTimeout, readHeaderTimeout)
+		// connection (imagefiles.Listener).
+		fast = imagefiles.NewListener(ln, s.files, idleTimeout, readHeaderTimeout)
 		ln = fast
 	}
 	errc := make(chan error, 1)
@@ -244,7 +248,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, grace time.Duration
 	start := time.Now()
 	err := hs.Shutdown(sctx)
 	if fast != nil {
-		fast.wait(max(grace-time.Since(start), 0))
+		fast.Wait(max(grace-time.Since(start), 0))
 	}
 	if err != nil {
 		return fmt.Errorf("server: shutdown: %w", err)
@@ -253,6 +257,15 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, grace time.Duration
 		return err
 	}
 	return nil
+}
+
+// forgetImages must be called after every deletion of images (store.DeleteImage,
+// DeleteImages, DeleteAlbum, DeleteUser): it drops the cached metadata and
+// bytes of their files, so they answer 404 at once.
+func (s *Server) forgetImages(imgs ...store.Image) {
+	for _, img := range imgs {
+		s.files.Forget(img.File(store.Full), img.File(store.Thumb), img.File(store.Medium))
+	}
 }
 
 // siteURL is the public base URL for r: the configured one, else the
