@@ -1,6 +1,7 @@
-// Package server is picbed's HTTP layer: the Chevereto API v1 dialect, the
-// image file fast path, the viewer and delete pages, and the local control
-// socket used by the command line while a server runs. It parses requests,
+// Package server is picbed's HTTP layer: the Chevereto API v1 dialect and
+// the viewer and delete pages, with the image files served by package
+// imagefiles (and its fast path) and the local control socket of the
+// command line in package control. It parses requests,
 // calls imaging and store, and renders each dialect's answers; it holds no
 // database transactions and decodes no images itself.
 package server
