@@ -107,11 +107,10 @@ func (s *Store) Backup(w io.Writer) (BackupInfo, error) {
 	var skipped []Image
 	err = db.View(func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketImages).ForEach(func(k, v []byte) error {
-			var rec imageRecord
-			if err := json.Unmarshal(v, &rec); err != nil {
-				return fmt.Errorf("decode image record: %w", err)
+			img, err := decodeImage(bytesToID(k), v)
+			if err != nil {
+				return err
 			}
-			img := rec.image()
 			n, bytes, ok, err := s.backupImage(tw, img)
 			if err != nil {
 				return err
@@ -298,7 +297,9 @@ var ErrNotEmpty = errors.New("store: data dir is not empty")
 // Restore unpacks a backup written by Backup (plain or gzip-compressed tar)
 // into dir, which must be missing or empty (else ErrNotEmpty), then opens
 // the result as a store and checks that every image record's files are
-// there with the recorded sizes and the full file with its recorded MD5. It
+// there with the recorded sizes and the full file with its recorded MD5,
+// and that no record names anything but image files (else an error that
+// is ErrInvalid and ErrCorrupt, before anything is removed). It
 // accepts only regular files named picbed.db, picbed-backup.json and
 // images/<relative path> and fails on anything else (links, absolute or
 // ".." paths, duplicates), on a database whose SHA-256 or size differs from
@@ -368,16 +369,16 @@ func Restore(r io.Reader, dir string, log *slog.Logger) (info BackupInfo, err er
 		return info, wrap(err, "restore: sync")
 	}
 
-	st, err := Open(dir, Options{Logger: log})
+	st, err := open(dir, Options{Logger: log})
 	if err != nil {
-		return info, err
+		return info, restoreDamaged(err)
 	}
 	n, verr := st.verifyImages()
 	if cerr := st.Close(); verr == nil {
 		verr = cerr
 	}
 	if verr != nil {
-		return info, verr
+		return info, restoreDamaged(verr)
 	}
 	info.Images = n
 	info.Skipped = man.Skipped
@@ -385,6 +386,17 @@ func Restore(r io.Reader, dir string, log *slog.Logger) (info BackupInfo, err er
 		return info, fmt.Errorf("%w: restore: %d images, the manifest says %d", ErrInvalid, n, man.Images)
 	}
 	return info, nil
+}
+
+// restoreDamaged words an error about a damaged database or record for
+// Restore, which then has restored nothing: its manifest matched, so the
+// backup was damaged before its manifest was written, or made by hand.
+func restoreDamaged(err error) error {
+	var d *damaged
+	if !errors.As(err, &d) {
+		return err
+	}
+	return fmt.Errorf("%w: restore: the backup's %s is damaged or was crafted: %w; nothing was restored", ErrInvalid, backupDBName, d)
 }
 
 // unpack extracts the tar entries into dir and returns the manifest (nil if
@@ -539,11 +551,10 @@ func (s *Store) verifyImages() (int, error) {
 	n := 0
 	err := s.db.View(func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketImages).ForEach(func(k, v []byte) error {
-			var rec imageRecord
-			if err := json.Unmarshal(v, &rec); err != nil {
-				return fmt.Errorf("decode image record: %w", err)
+			img, err := decodeImage(bytesToID(k), v)
+			if err != nil {
+				return err
 			}
-			img := rec.image()
 			want := map[Variant]int64{Full: img.Size, Thumb: img.ThumbSize, Medium: img.MediumSize}
 			for _, v := range variants {
 				if !img.has(v) {

@@ -120,3 +120,20 @@ func validExt(ext string) bool {
 	_, ok := imageTypes[ext]
 	return ok
 }
+
+// checkImagePaths reports the first field of img that would not make the
+// paths of its files image file paths (the folder, the name, the extension)
+// as an error that is ErrCorrupt. Every record is checked when it is read
+// (decodeImage), so a damaged or crafted database can never make the store
+// open, list or remove anything but image files.
+func checkImagePaths(img Image) error {
+	switch {
+	case !validDir(img.Dir):
+		return damagef("image %d: folder %q is not YYYY/MM/DD", img.ID, img.Dir)
+	case !validName(img.Name):
+		return damagef("image %d: name %q is not a stored file name", img.ID, img.Name)
+	case !validExt(img.Ext):
+		return damagef("image %d: extension %q is not one of jpg, png, gif, webp", img.ID, img.Ext)
+	}
+	return nil
+}

@@ -581,11 +581,26 @@ func getImage(tx *bolt.Tx, id uint64) (Image, error) {
 	if v == nil {
 		return Image{}, ErrNotFound
 	}
+	return decodeImage(id, v)
+}
+
+// decodeImage decodes the record v of image id and refuses it, as an error
+// that is ErrCorrupt, when it is not JSON, names another id, or has a
+// folder, name or extension that is not part of an image file path
+// (checkImagePaths). Every read of an image record goes through it.
+func decodeImage(id uint64, v []byte) (Image, error) {
 	var rec imageRecord
 	if err := json.Unmarshal(v, &rec); err != nil {
-		return Image{}, fmt.Errorf("decode image %d: %w", id, err)
+		return Image{}, damagef("image %d: the record is not JSON (%v)", id, err)
 	}
-	return rec.image(), nil
+	if rec.ID != id {
+		return Image{}, damagef("image %d: the record says it is image %d", id, rec.ID)
+	}
+	img := rec.image()
+	if err := checkImagePaths(img); err != nil {
+		return Image{}, err
+	}
+	return img, nil
 }
 
 // DeleteToken returns the secret that authorizes deleting image id without

@@ -149,8 +149,22 @@ type Store struct {
 // dir/tmp; deletes records created since the last start whose files are
 // missing; and after an unclean shutdown removes files under dir/images that
 // no record names (only in day folders changed since the last sweep). It
-// fails if the database was written by a newer schema.
+// fails if the database was written by a newer schema. A record whose file
+// paths are not image file paths is an error wrapping ErrCorrupt that
+// names the file, says what is wrong and to restore a backup; Open then
+// has changed nothing, neither in the file nor among the images.
 func Open(dir string, opts Options) (*Store, error) {
+	s, err := open(dir, opts)
+	var d *damaged
+	if errors.As(err, &d) {
+		return nil, fmt.Errorf("%w: %s: %s. Nothing was changed; restore a backup (picbed restore FILE --data NEWDIR)",
+			ErrCorrupt, filepath.Join(dir, "picbed.db"), d.msg)
+	}
+	return s, err
+}
+
+// open is Open without its message for a damaged database.
+func open(dir string, opts Options) (*Store, error) {
 	start := time.Now()
 	if opts.Location == nil {
 		opts.Location = time.Local

@@ -63,7 +63,8 @@ func (s *Store) recover(start time.Time, st state) error {
 
 // dropRecordsWithoutFiles deletes image records with ids above checkedSeq
 // (created since the last start) whose files are missing, and removes what
-// is left of their files. It returns how many it deleted and the current
+// is left of their files. A record that its file index does not name is
+// damage (ErrCorrupt), and nothing is deleted. It returns how many it deleted and the current
 // image sequence.
 func (s *Store) dropRecordsWithoutFiles(checkedSeq uint64) (int, uint64, error) {
 	var (
@@ -78,6 +79,12 @@ func (s *Store) dropRecordsWithoutFiles(checkedSeq uint64) (int, uint64, error) 
 			img, err := getImage(tx, bytesToID(k))
 			if err != nil {
 				return err
+			}
+			// A record its file index does not point back to was changed
+			// behind the store's back: deleting it would remove the files
+			// of whatever image it now names.
+			if got := tx.Bucket(bucketImagesByFile).Get(fileKey(img)); bytesToID(got) != img.ID {
+				return damagef("image %d: its file %s is indexed as image %d", img.ID, img.File(Full), bytesToID(got))
 			}
 			for _, v := range variants {
 				if !img.has(v) {
