@@ -149,10 +149,13 @@ type Store struct {
 // dir/tmp; deletes records created since the last start whose files are
 // missing; and after an unclean shutdown removes files under dir/images that
 // no record names (only in day folders changed since the last sweep). It
-// fails if the database was written by a newer schema. A record whose file
-// paths are not image file paths is an error wrapping ErrCorrupt that
-// names the file, says what is wrong and to restore a backup; Open then
-// has changed nothing, neither in the file nor among the images.
+// fails if the database was written by a newer schema. A damaged
+// dir/picbed.db (cut short, overwritten, garbled pages, a record whose
+// file paths are not image file paths), or a missing or empty one beside
+// image files (a new database would sweep them all away), is an error
+// wrapping ErrCorrupt
+// that names the file, says what is wrong and to restore a backup; Open
+// then has changed nothing, neither in the file nor among the images.
 func Open(dir string, opts Options) (*Store, error) {
 	s, err := open(dir, opts)
 	var d *damaged
@@ -188,7 +191,12 @@ func open(dir string, opts Options) (*Store, error) {
 		return nil, wrap(err, "create data dir")
 	}
 	dbPath := filepath.Join(dir, "picbed.db")
-	db, err := bolt.Open(dbPath, 0o600, &bolt.Options{Timeout: opts.OpenTimeout})
+	if opts.Storage == nil {
+		if err := checkNotEmptied(dbPath, s.imagesDir); err != nil {
+			return nil, err
+		}
+	}
+	db, err := openDB(dbPath, opts.OpenTimeout)
 	if errors.Is(err, berrors.ErrTimeout) {
 		return nil, fmt.Errorf("%w: %s", ErrLocked, dir)
 	}
@@ -203,6 +211,45 @@ func open(dir string, opts Options) (*Store, error) {
 	return s, nil
 }
 
+// errFoundFile stops checkNotEmptied's walk at the first file.
+var errFoundFile = errors.New("found a file")
+
+// checkNotEmptied refuses a missing or empty database beside an image tree
+// that holds files: a new database would make the start-up sweep remove
+// every one of them as an orphan. A new data dir has no image files.
+func checkNotEmptied(dbPath, imagesDir string) error {
+	fi, err := os.Stat(dbPath)
+	if err == nil && fi.Size() > 0 || err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil // openDB looks at it
+	}
+	werr := filepath.WalkDir(imagesDir, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			return errFoundFile
+		}
+		return nil // an unreadable folder: look at the others
+	})
+	if !errors.Is(werr, errFoundFile) {
+		return nil
+	}
+	what := "is empty"
+	if err != nil {
+		what = "is missing"
+	}
+	return damagef("it %s, but %s holds image files, which a new database would remove as orphans", what, imagesDir)
+}
+
+// initDB runs init's transaction under recover, as a last line behind
+// openDB's checks: a panic of bbolt or of a decoder there is a damaged
+// database, not a crash.
+func (s *Store) initDB(fn func(tx *bolt.Tx) error) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = damagef("reading its settings failed: %v", r)
+		}
+	}()
+	return s.db.Update(fn)
+}
+
 // state is what init reads from meta to decide how much to sweep.
 type state struct {
 	clean      bool
@@ -213,7 +260,7 @@ type state struct {
 
 func (s *Store) init(start time.Time) error {
 	var st state
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err := s.initDB(func(tx *bolt.Tx) error {
 		for _, name := range allBuckets {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 				return fmt.Errorf("create bucket %s: %w", name, err)
@@ -224,6 +271,8 @@ func (s *Store) init(start time.Time) error {
 			if err := meta.Put(metaSchema, u64(schemaVersion)); err != nil {
 				return err
 			}
+		} else if len(v) != 8 {
+			return damagef("its schema version is %d bytes, not 8", len(v))
 		} else if got := binary.BigEndian.Uint64(v); got > schemaVersion {
 			return fmt.Errorf("database schema %d is newer than this picbed (%d)", got, schemaVersion)
 		}
@@ -241,10 +290,14 @@ func (s *Store) init(start time.Time) error {
 			}
 		}
 		s.salt = string(meta.Get(metaSalt))
-		s.padding = binary.BigEndian.Uint64(meta.Get(metaPadding))
+		padding := meta.Get(metaPadding)
+		if len(padding) != 8 {
+			return damagef("its id padding is %d bytes, not 8", len(padding))
+		}
+		s.padding = binary.BigEndian.Uint64(padding)
 		secret, err := hex.DecodeString(string(meta.Get(metaDeleteSecret)))
 		if err != nil || len(secret) == 0 {
-			return fmt.Errorf("corrupt delete secret in meta")
+			return damagef("its delete-token secret is not hex")
 		}
 		s.secret = secret
 		// Stores created before the site secret existed get one at their
@@ -257,7 +310,7 @@ func (s *Store) init(start time.Time) error {
 			}
 		}
 		if s.site = bytes.Clone(meta.Get(metaSiteSecret)); len(s.site) != siteSecretLen {
-			return fmt.Errorf("corrupt site secret in meta")
+			return damagef("its site secret is %d bytes, not %d", len(s.site), siteSecretLen)
 		}
 
 		st.clean = string(meta.Get(metaCleanShutdown)) == "1"
