@@ -84,8 +84,8 @@ type Server struct {
 	secret   []byte // HMAC key of CSRF tokens and guest ids (store.Secret)
 	i18n     *catalog
 	assets   *assetTree
-	hasAdmin atomic.Bool // once true stays true: the last admin cannot be removed
-	logins   *loginLimiter
+	hasAdmin atomic.Bool  // once true stays true: the last admin cannot be removed
+	logins   *site.Logins // the site's, shared with the API doors
 }
 
 // New returns a server over d.Store.
@@ -133,7 +133,7 @@ func New(cfg Config, d Deps) (*Server, error) {
 	if s.assets, err = newAssetTree(static); err != nil {
 		return nil, fmt.Errorf("server: static assets: %w", err)
 	}
-	s.logins = newLoginLimiter()
+	s.logins = s.site.Logins()
 	s.files = newFileServer(st.ImagesDir())
 	s.echo = s.routes()
 	return s, nil
