@@ -27,6 +27,7 @@ import (
 
 	"picbed/ingest"
 	"picbed/server/api/chevereto"
+	"picbed/server/api/lsky"
 	"picbed/server/fetch"
 	"picbed/server/site"
 	"picbed/store"
@@ -80,6 +81,7 @@ type Server struct {
 	site      *site.Site
 	ingest    *ingest.Ingester
 	chevereto *chevereto.API
+	lsky      *lsky.API
 
 	secret   []byte // HMAC key of CSRF tokens and guest ids (store.Secret)
 	i18n     *catalog
@@ -126,6 +128,7 @@ func New(cfg Config, d Deps) (*Server, error) {
 		return nil, err
 	}
 	s.chevereto = chevereto.New(s.site)
+	s.lsky = lsky.New(s.site)
 	s.secret = st.Secret()
 	if s.i18n, err = loadCatalog(d.UI); err != nil {
 		return nil, err
