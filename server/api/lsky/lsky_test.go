@@ -490,7 +490,9 @@ func TestUploadRefusals(t *testing.T) {
 		status int
 		msg    string
 	}{
-		{"wrong token", func() answer { return h.uploadV2(t, "pb_0000000000000000000000000000000000000000", "a.png", fixture(t, "small.png"), nil) }, 401, "Authentication failed."},
+		{"wrong token", func() answer {
+			return h.uploadV2(t, "pb_0000000000000000000000000000000000000000", "a.png", fixture(t, "small.png"), nil)
+		}, 401, "Authentication failed."},
 		{"empty Authorization", func() answer {
 			return h.upload(t, "/api/v1/upload", http.Header{"Authorization": {""}}, nil, "file", "a.png", fixture(t, "small.png"))
 		}, 401, "Authentication failed."},
