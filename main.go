@@ -29,6 +29,7 @@ import (
 	"golang.org/x/term"
 
 	"picbed/server"
+	"picbed/server/control"
 	"picbed/store"
 )
 
@@ -64,6 +65,7 @@ Usage:
   picbed key revoke NAME KEYID        revoke one key (id or prefix)
   picbed backup FILE [--gzip]         consistent backup, also while serving
   picbed restore FILE                 unpack a backup into an empty --data dir
+  picbed version                      the version, commit and build of this binary
 
 Every command takes --data DIR (PICBED_DATA, default ./data). The user and
 key commands work whether or not a server is running on that data dir.
@@ -92,6 +94,8 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 		return runBackup(args, stdout, stderr)
 	case "restore":
 		return runRestore(args, stdin, stdout, stderr)
+	case "version":
+		return runVersion(stdout)
 	case "help":
 		fmt.Fprint(stdout, usage)
 		return nil
@@ -142,7 +146,7 @@ func run(ctx context.Context, cfg Config, stderr io.Writer) error {
 		cln.Close()
 		return fmt.Errorf("control socket: %w", err)
 	}
-	go serveControl(cln, server.ControlHandler(server.LocalAdmin{Store: st}), log)
+	go serveControl(cln, control.Handler(control.LocalAdmin{Store: st}), log)
 	defer cln.Close()
 
 	if admin, err := st.HasAdmin(); err == nil && !admin {
@@ -190,16 +194,16 @@ func serveControl(ln net.Listener, h http.Handler, log *slog.Logger) {
 
 // adminFor returns the Admin for a data dir: the running server's control
 // socket when one answers, else the store opened directly for this command.
-func adminFor(data string) (server.Admin, func(), error) {
+func adminFor(data string) (control.Admin, func(), error) {
 	sock := controlSocket(data)
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		if cc, err := server.DialControl(sock); err == nil {
+		if cc, err := control.Dial(sock); err == nil {
 			return cc, func() {}, nil
 		}
 		st, err := store.Open(data, store.Options{OpenTimeout: 500 * time.Millisecond, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 		if err == nil {
-			return server.LocalAdmin{Store: st}, func() { st.Close() }, nil
+			return control.LocalAdmin{Store: st}, func() { st.Close() }, nil
 		}
 		// Locked but no socket yet: a server is starting or another command
 		// holds the database for a moment. Try both again shortly.

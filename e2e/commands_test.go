@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os/exec"
 	"regexp"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -151,5 +152,22 @@ func TestFirstStartAndHelpSayWhatToDo(t *testing.T) {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("picbed --help lacks %q:\n%s", want, out)
 		}
+	}
+}
+
+// TestVersion: picbed version names the module version, and the commit it
+// was built from when built from a git checkout.
+func TestVersion(t *testing.T) {
+	out := picbed(t, "", "version")
+	if !strings.HasPrefix(out, "picbed ") || !strings.Contains(out, runtime.Version()) {
+		t.Errorf("picbed version:\n%s", out)
+	}
+	head, err := exec.Command("git", "-C", repoRoot, "rev-parse", "HEAD").Output()
+	if err != nil {
+		t.Logf("not a git checkout (%v): no commit to compare", err)
+		return
+	}
+	if want := "commit " + strings.TrimSpace(string(head)); !strings.Contains(out, want) {
+		t.Errorf("picbed version lacks %q:\n%s", want, out)
 	}
 }

@@ -42,7 +42,9 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	picbedBin = filepath.Join(dir, "picbed")
-	build := exec.Command("go", "build", "-o", picbedBin, ".")
+	// -buildvcs=auto: stamp the commit (picbed version) even where GOFLAGS
+	// turns it off, and still build from a tree without .git.
+	build := exec.Command("go", "build", "-buildvcs=auto", "-o", picbedBin, ".")
 	build.Dir = repoRoot
 	build.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := build.CombinedOutput(); err != nil {

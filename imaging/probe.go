@@ -2,6 +2,7 @@ package imaging
 
 import (
 	"bufio"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"image"
@@ -76,6 +77,44 @@ func (s *sourceReader) wrap(err error) error {
 	return err
 }
 
+// declaredSize reads the width and height a PNG (IHDR) or BMP (its info
+// header) declares in its first bytes, as 64-bit numbers; ok is false for
+// other formats and for headers too short or too odd to read here (the
+// decoder's DecodeConfig then judges them).
+func declaredSize(f Format, head []byte) (w, h int64, ok bool) {
+	switch f {
+	case PNG:
+		// Signature (8), IHDR length and type (8), width, height.
+		if len(head) < 24 || string(head[12:16]) != "IHDR" {
+			return 0, 0, false
+		}
+		return int64(binary.BigEndian.Uint32(head[16:])), int64(binary.BigEndian.Uint32(head[20:])), true
+	case BMP:
+		// File header (14), info header size, then the size: 16-bit in the
+		// 12-byte OS/2 header, signed 32-bit (negative height: top-down)
+		// in the others.
+		if len(head) < 26 {
+			return 0, 0, false
+		}
+		switch hs := binary.LittleEndian.Uint32(head[14:]); {
+		case hs == 12:
+			return int64(binary.LittleEndian.Uint16(head[18:])), int64(binary.LittleEndian.Uint16(head[20:])), true
+		case hs >= 40:
+			w := int64(int32(binary.LittleEndian.Uint32(head[18:])))
+			h := int64(int32(binary.LittleEndian.Uint32(head[22:])))
+			return abs64(w), abs64(h), true
+		}
+	}
+	return 0, 0, false
+}
+
+func abs64(v int64) int64 {
+	if v < 0 {
+		return -v
+	}
+	return v
+}
+
 func probe(r io.ReaderAt, size int64, maxPixels int) (*probed, error) {
 	if maxPixels <= 0 {
 		maxPixels = DefaultMaxPixels
@@ -92,6 +131,12 @@ func probe(r io.ReaderAt, size int64, maxPixels int) (*probed, error) {
 		return nil, err
 	}
 	p := &probed{Info: Info{Format: f, Orientation: 1}}
+	// The decoders of PNG and BMP refuse a size whose pixel count overflows
+	// int with their own errors on 32-bit boards (a Raspberry Pi): read the
+	// declared size first, so a pixel bomb is the same refusal everywhere.
+	if w, h, ok := declaredSize(f, head); ok && w*h > int64(maxPixels) {
+		return nil, fmt.Errorf("%w: %dx%d over %d", ErrTooManyPixels, w, h, maxPixels)
+	}
 	cfg, err := guardConfig(func(rd io.Reader) (image.Config, error) {
 		switch f {
 		case JPEG:

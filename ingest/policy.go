@@ -61,3 +61,19 @@ type Policies struct {
 	// did not opt out with Request.NoExpiry); 0 means none.
 	DefaultExpiry time.Duration
 }
+
+// EXIF says what happens to the metadata of a stored image: imaging's
+// policy, named here so that doors speak only to ingest.
+type EXIF = imaging.EXIFPolicy
+
+// The EXIF policies.
+const (
+	StripEXIF = imaging.StripEXIF // metadata removed losslessly, orientation kept (the default)
+	KeepEXIF  = imaging.KeepEXIF  // the file stored untouched, its EXIF reported
+)
+
+// ParseEXIF reads "strip" or "keep", the words of EXIF's String.
+func ParseEXIF(s string) (EXIF, error) { return imaging.ParseEXIFPolicy(s) }
+
+// DefaultMaxPixels is the pixel budget when Policies.MaxPixels is 0.
+const DefaultMaxPixels = imaging.DefaultMaxPixels

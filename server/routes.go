@@ -23,7 +23,7 @@ const (
 // here, grouped by who may call it.
 //
 // Image files (/images/YYYY/MM/DD/NAME.EXT) do not pass through echo: see
-// ServeHTTP and files.go.
+// ServeHTTP and package imagefiles.
 func (s *Server) routes() *echo.Echo {
 	e := echo.New()
 	e.HideBanner = true

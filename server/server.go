@@ -3,7 +3,8 @@
 // app's pages and its session handling, and the background jobs; the doors
 // and rooms it mounts live in packages of their own: the Chevereto API
 // (api/chevereto), what every door shares (site), the URL fetcher (fetch)
-// and the image files. A handler parses and authorizes a request, hands an
+// the image files and their fast path (imagefiles) and the control socket
+// (control). A handler parses and authorizes a request, hands an
 // upload to site and ingest, reads and changes records through store, and
 // renders its dialect's answer; it holds no database transaction and
 // decodes no image.
@@ -29,6 +30,7 @@ import (
 	"picbed/server/api/chevereto"
 	"picbed/server/api/lsky"
 	"picbed/server/fetch"
+	"picbed/server/imagefiles"
 	"picbed/server/site"
 	"picbed/store"
 )
@@ -64,6 +66,10 @@ type Deps struct {
 	// Fetcher downloads URL sources; nil means one that dials public
 	// addresses only (fetch.Fetcher's defaults).
 	Fetcher *fetch.Fetcher
+	// ImageObserver, when not nil, is told of every answer to a request
+	// under /images/ and of every connection the fast path hands to
+	// net/http: where metrics attach.
+	ImageObserver imagefiles.Observer
 }
 
 // Server serves picbed over HTTP.
@@ -72,7 +78,7 @@ type Server struct {
 	store *store.Store
 	log   *slog.Logger
 	echo  *echo.Echo
-	files http.Handler
+	files *imagefiles.Handler
 	pages *template.Template
 	// now is the clock of every part (site limits, ingest dates, pages);
 	// tests replace it.
@@ -137,15 +143,15 @@ func New(cfg Config, d Deps) (*Server, error) {
 		return nil, fmt.Errorf("server: static assets: %w", err)
 	}
 	s.logins = s.site.Logins()
-	s.files = newFileServer(st.ImagesDir())
+	s.files = imagefiles.New(st, imagefiles.Options{Observer: d.ImageObserver})
 	s.echo = s.routes()
 	return s, nil
 }
 
-// ServeHTTP sends image files down the fast path (net/http's own response
+// ServeHTTP sends image files to imagefiles (net/http's own response
 // writer, so sendfile applies) and everything else through echo.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if strings.HasPrefix(r.URL.Path, "/images/") {
+	if strings.HasPrefix(r.URL.Path, imagefiles.Prefix) {
 		s.files.ServeHTTP(w, r)
 		return
 	}
@@ -169,12 +175,11 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, grace time.Duration
 	hs := s.HTTPServer()
 	stopJobs := s.startJobs(ctx)
 	defer stopJobs()
-	var fast *fastListener
-	_, tcp := ln.(*net.TCPListener)
-	if fsrv, ok := s.files.(*fileServer); ok && tcp {
+	var fast *imagefiles.Listener
+	if _, tcp := ln.(*net.TCPListener); tcp {
 		// Image requests are answered before net/http sees the
-		// connection (fastconn.go).
-		fast = newFastListener(ln, fsrv, idleTimeout, readHeaderTimeout)
+		// connection (imagefiles.Listener).
+		fast = imagefiles.NewListener(ln, s.files, idleTimeout, readHeaderTimeout)
 		ln = fast
 	}
 	errc := make(chan error, 1)
@@ -189,7 +194,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, grace time.Duration
 	start := time.Now()
 	err := hs.Shutdown(sctx)
 	if fast != nil {
-		fast.wait(max(grace-time.Since(start), 0))
+		fast.Wait(max(grace-time.Since(start), 0))
 	}
 	if err != nil {
 		return fmt.Errorf("server: shutdown: %w", err)
@@ -198,4 +203,13 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, grace time.Duration
 		return err
 	}
 	return nil
+}
+
+// forgetImages must be called after every deletion of images (store.DeleteImage,
+// DeleteImages, DeleteAlbum, DeleteUser): it drops the cached metadata and
+// bytes of their files, so they answer 404 at once.
+func (s *Server) forgetImages(imgs ...store.Image) {
+	for _, img := range imgs {
+		s.files.Forget(img.File(store.Full), img.File(store.Thumb), img.File(store.Medium))
+	}
 }

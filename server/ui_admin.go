@@ -14,7 +14,6 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"picbed/imaging"
 	"picbed/ingest"
 	"picbed/server/site"
 	"picbed/store"
@@ -100,8 +99,8 @@ func (s *Server) renderAdminSettings(c echo.Context, status int, f settingsForm,
 		Form: f, Saved: saved, Done: done, Ignored: s.site.IgnoredFlags(),
 		DefaultImageBase: s.site.SiteURL(c.Request()) + "/images",
 		Exifs: []option{
-			opt(imaging.StripEXIF.String(), "Remove it (the orientation is kept)", f.EXIF),
-			opt(imaging.KeepEXIF.String(), "Keep it", f.EXIF),
+			opt(ingest.StripEXIF.String(), "Remove it (the orientation is kept)", f.EXIF),
+			opt(ingest.KeepEXIF.String(), "Keep it", f.EXIF),
 		},
 		Duplicates: []option{
 			opt(ingest.DuplicatesReuse.String(), "Answer with the image already stored", f.Duplicates),
@@ -183,7 +182,7 @@ func (s *Server) settingsFromForm(v *visitor, f settingsForm) (*site.Settings, s
 		return nil, s.t(v, "The maximum upload size must be a number of MB from {min} to {max}.", "min", minUploadMB, "max", maxUploadMB)
 	}
 	st.MaxUpload = int64(math.Round(mb * 1e6))
-	if st.EXIF, err = imaging.ParseEXIFPolicy(f.EXIF); err != nil {
+	if st.EXIF, err = ingest.ParseEXIF(f.EXIF); err != nil {
 		return nil, s.t(v, "Choose what happens to the EXIF data of photos.")
 	}
 	if st.Duplicates, err = ingest.ParseDuplicates(f.Duplicates); err != nil {

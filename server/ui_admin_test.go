@@ -13,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"picbed/imaging"
 	"picbed/ingest"
 	"picbed/server/site"
 	"picbed/store"
@@ -219,7 +218,7 @@ func TestAdminSettingsApplyAtOnce(t *testing.T) {
 	}
 	want := site.Settings{
 		SiteName: "Pics 图床", GuestUploads: true, Signups: true, URLUploads: true, MaxUpload: 100_000,
-		EXIF: imaging.KeepEXIF, Duplicates: ingest.DuplicatesReject, DefaultExpiry: 72 * time.Hour,
+		EXIF: ingest.KeepEXIF, Duplicates: ingest.DuplicatesReject, DefaultExpiry: 72 * time.Hour,
 		ImageBaseURL: "https://cdn.example/img",
 	}
 	if got := *h.srv.site.Settings(); got != want {
@@ -260,7 +259,7 @@ func TestAdminSettingsApplyAtOnce(t *testing.T) {
 	}
 
 	// Saved settings win over the flags at the next start.
-	again, err := site.New(site.Config{}, h.store, nil, nil, site.Settings{MaxUpload: 9_000_000, URLUploads: false, EXIF: imaging.StripEXIF}, slog.New(slog.DiscardHandler), time.Now)
+	again, err := site.New(site.Config{}, h.store, nil, nil, site.Settings{MaxUpload: 9_000_000, URLUploads: false, EXIF: ingest.StripEXIF}, slog.New(slog.DiscardHandler), time.Now)
 	if err != nil || *again.Settings() != want {
 		t.Errorf("settings after a restart with other flags: %+v, %v", again.Settings(), err)
 	}
@@ -561,7 +560,7 @@ func TestAdminSetsPassword(t *testing.T) {
 func TestSavedSettingsNameTheFlagsTheyOverride(t *testing.T) {
 	flags := Config{
 		Site:     site.Config{SettingsGiven: []string{"--max-upload", "--exif", "--duplicates"}},
-		Settings: site.Settings{MaxUpload: 10_000_000, EXIF: imaging.KeepEXIF, Duplicates: ingest.DuplicatesReuse},
+		Settings: site.Settings{MaxUpload: 10_000_000, EXIF: ingest.KeepEXIF, Duplicates: ingest.DuplicatesReuse},
 	}
 	h := newTestHost(t, flags)
 	w := adminClient(t, h)

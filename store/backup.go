@@ -107,11 +107,10 @@ func (s *Store) Backup(w io.Writer) (BackupInfo, error) {
 	var skipped []Image
 	err = db.View(func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketImages).ForEach(func(k, v []byte) error {
-			var rec imageRecord
-			if err := json.Unmarshal(v, &rec); err != nil {
-				return fmt.Errorf("decode image record: %w", err)
+			img, err := decodeImage(bytesToID(k), v)
+			if err != nil {
+				return err
 			}
-			img := rec.image()
 			n, bytes, ok, err := s.backupImage(tw, img)
 			if err != nil {
 				return err
@@ -179,7 +178,7 @@ func (s *Store) Backup(w io.Writer) (BackupInfo, error) {
 func (s *Store) backupImage(tw *tar.Writer, img Image) (files int, bytes int64, ok bool, err error) {
 	type open struct {
 		v  Variant
-		f  *os.File
+		f  fs.File
 		fi fs.FileInfo
 	}
 	var opened []open
@@ -193,7 +192,7 @@ func (s *Store) backupImage(tw *tar.Writer, img Image) (files int, bytes int64, 
 		if !img.has(v) {
 			continue
 		}
-		f, err := os.Open(s.FilePath(img, v))
+		f, err := s.storage.Open(img.File(v))
 		if errors.Is(err, fs.ErrNotExist) {
 			return 0, 0, false, nil
 		}
@@ -298,7 +297,9 @@ var ErrNotEmpty = errors.New("store: data dir is not empty")
 // Restore unpacks a backup written by Backup (plain or gzip-compressed tar)
 // into dir, which must be missing or empty (else ErrNotEmpty), then opens
 // the result as a store and checks that every image record's files are
-// there with the recorded sizes and the full file with its recorded MD5. It
+// there with the recorded sizes and the full file with its recorded MD5,
+// and that no record names anything but image files (else an error that
+// is ErrInvalid and ErrCorrupt, before anything is removed). It
 // accepts only regular files named picbed.db, picbed-backup.json and
 // images/<relative path> and fails on anything else (links, absolute or
 // ".." paths, duplicates), on a database whose SHA-256 or size differs from
@@ -362,20 +363,22 @@ func Restore(r io.Reader, dir string, log *slog.Logger) (info BackupInfo, err er
 	case info.Files != man.Files || info.ImageBytes != man.ImageBytes:
 		return info, fmt.Errorf("%w: restore: %d files of %d bytes, the manifest says %d of %d", ErrInvalid, info.Files, info.ImageBytes, man.Files, man.ImageBytes)
 	}
-	if err := syncTree(dir); err != nil {
+	// The image folders were synced as they were published; this makes
+	// picbed.db, images/ and tmp/ durable.
+	if err := syncDir(dir); err != nil {
 		return info, wrap(err, "restore: sync")
 	}
 
-	st, err := Open(dir, Options{Logger: log})
+	st, err := open(dir, Options{Logger: log})
 	if err != nil {
-		return info, err
+		return info, restoreDamaged(err)
 	}
 	n, verr := st.verifyImages()
 	if cerr := st.Close(); verr == nil {
 		verr = cerr
 	}
 	if verr != nil {
-		return info, verr
+		return info, restoreDamaged(verr)
 	}
 	info.Images = n
 	info.Skipped = man.Skipped
@@ -385,17 +388,56 @@ func Restore(r io.Reader, dir string, log *slog.Logger) (info BackupInfo, err er
 	return info, nil
 }
 
+// restoreDamaged words an error about a damaged database or record for
+// Restore, which then has restored nothing: its manifest matched, so the
+// backup was damaged before its manifest was written, or made by hand.
+func restoreDamaged(err error) error {
+	var d *damaged
+	if !errors.As(err, &d) {
+		return err
+	}
+	return fmt.Errorf("%w: restore: the backup's %s is damaged or was crafted: %w; nothing was restored", ErrInvalid, backupDBName, d)
+}
+
 // unpack extracts the tar entries into dir and returns the manifest (nil if
-// there is none) and the SHA-256 of picbed.db ("" if there is none).
+// there is none) and the SHA-256 of picbed.db ("" if there is none). Image
+// files are staged in dir/tmp and published to the local tree dir/images,
+// as uploads are, so each name is taken once and no file appears
+// half-written; only image file paths are accepted.
 func unpack(tr *tar.Reader, dir string, info *BackupInfo) (*backupManifest, string, error) {
+	tmpDir := filepath.Join(dir, "tmp")
+	for _, d := range []string{tmpDir, filepath.Join(dir, "images")} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return nil, "", wrap(err, "restore: create folder")
+		}
+	}
+	images := newLocalStorage(filepath.Join(dir, "images"))
 	var (
 		man   *backupManifest
 		dbSum string
+		batch []StagedFile // files of one day folder waiting to be published
 	)
+	// flush publishes the batch: one folder fsync for the files of a day.
+	flush := func() error {
+		defer func() {
+			for _, f := range batch {
+				os.Remove(f.Path)
+			}
+			batch = batch[:0]
+		}()
+		if len(batch) == 0 {
+			return nil
+		}
+		err := images.Publish(batch)
+		if errors.Is(err, fs.ErrExist) {
+			return fmt.Errorf("%w: restore: an image file appears twice", ErrInvalid)
+		}
+		return wrap(err, "restore: publish image files")
+	}
 	for {
 		hdr, err := tr.Next()
 		if err == io.EOF {
-			return man, dbSum, nil
+			return man, dbSum, flush()
 		}
 		if err != nil {
 			return nil, "", fmt.Errorf("%w: restore: read backup: %v", ErrInvalid, err)
@@ -405,6 +447,18 @@ func unpack(tr *tar.Reader, dir string, info *BackupInfo) (*backupManifest, stri
 		}
 		if hdr.Typeflag != tar.TypeReg || hdr.Size < 0 {
 			return nil, "", fmt.Errorf("%w: restore: %q is not a regular file", ErrInvalid, hdr.Name)
+		}
+		key, isImage := strings.CutPrefix(hdr.Name, backupImagesPrefix)
+		var file ImageFile
+		if isImage {
+			if file, err = ParseImageFile(key); err != nil {
+				isImage = false
+			}
+		}
+		if !isImage || len(batch) == maxRestoreBatch || len(batch) > 0 && path.Dir(batch[0].Key) != file.Dir {
+			if err := flush(); err != nil {
+				return nil, "", err
+			}
 		}
 		switch name := hdr.Name; {
 		case name == backupManifestName:
@@ -426,15 +480,12 @@ func unpack(tr *tar.Reader, dir string, info *BackupInfo) (*backupManifest, stri
 				return nil, "", err
 			}
 			dbSum, info.DBBytes = hex.EncodeToString(h.Sum(nil)), n
-		case strings.HasPrefix(name, backupImagesPrefix) && validBackupPath(name):
-			p := filepath.Join(dir, filepath.FromSlash(name))
-			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-				return nil, "", wrap(err, "restore: create folder")
-			}
-			n, err := writeNew(p, 0o644, tr)
+		case isImage:
+			staged, n, err := stageFile(tmpDir, tr)
 			if err != nil {
 				return nil, "", err
 			}
+			batch = append(batch, StagedFile{Key: key, Path: staged, ContentType: file.ContentType()})
 			info.Files++
 			info.ImageBytes += n
 		default:
@@ -443,23 +494,32 @@ func unpack(tr *tar.Reader, dir string, info *BackupInfo) (*backupManifest, stri
 	}
 }
 
-// validBackupPath accepts a clean relative slash path without "." or ".."
-// elements, backslashes or control characters.
-func validBackupPath(name string) bool {
-	if name == "" || path.Clean(name) != name || strings.HasPrefix(name, "/") || strings.ContainsAny(name, "\\\x00") {
-		return false
+// maxRestoreBatch bounds the staged files Restore holds before it
+// publishes them: a day folder of a large host has thousands.
+const maxRestoreBatch = 256
+
+// stageFile copies r into a new fsynced file (0644) in tmpDir and returns
+// its path and size.
+func stageFile(tmpDir string, r io.Reader) (string, int64, error) {
+	f, err := os.CreateTemp(tmpDir, "restore-*")
+	if err != nil {
+		return "", 0, wrap(err, "restore: create temp file")
 	}
-	for _, el := range strings.Split(name, "/") {
-		if el == "" || el == "." || el == ".." {
-			return false
-		}
-		for _, c := range el {
-			if c < 0x20 || c == 0x7f {
-				return false
-			}
-		}
+	n, err := io.Copy(f, r)
+	if err == nil {
+		err = f.Chmod(0o644)
 	}
-	return true
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(f.Name())
+		return "", 0, wrap(err, "restore: write image file")
+	}
+	return f.Name(), n, nil
 }
 
 // writeNew creates p (failing if it exists), copies r into it and fsyncs it.
@@ -484,20 +544,6 @@ func writeNew(p string, mode os.FileMode, r io.Reader) (int64, error) {
 	return n, nil
 }
 
-// syncTree fsyncs every folder under dir (and dir), so the restored names
-// are durable.
-func syncTree(dir string) error {
-	return filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if d.IsDir() {
-			return syncDir(p)
-		}
-		return nil
-	})
-}
-
 // verifyImages checks every image record: its files exist with the
 // recorded sizes and the full file has the recorded MD5. It returns the
 // number of images, or an ErrInvalid error naming the first bad one.
@@ -505,23 +551,22 @@ func (s *Store) verifyImages() (int, error) {
 	n := 0
 	err := s.db.View(func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketImages).ForEach(func(k, v []byte) error {
-			var rec imageRecord
-			if err := json.Unmarshal(v, &rec); err != nil {
-				return fmt.Errorf("decode image record: %w", err)
+			img, err := decodeImage(bytesToID(k), v)
+			if err != nil {
+				return err
 			}
-			img := rec.image()
 			want := map[Variant]int64{Full: img.Size, Thumb: img.ThumbSize, Medium: img.MediumSize}
 			for _, v := range variants {
 				if !img.has(v) {
 					continue
 				}
-				fi, err := os.Stat(s.FilePath(img, v))
+				fi, err := s.storage.Stat(img.File(v))
 				if err != nil || fi.Size() != want[v] {
 					return fmt.Errorf("%w: restore: image %d: %s file %s missing or of the wrong size", ErrInvalid, img.ID, v, img.File(v))
 				}
 			}
 			if img.MD5 != "" {
-				f, err := os.Open(s.FilePath(img, Full))
+				f, err := s.storage.Open(img.File(Full))
 				if err != nil {
 					return err
 				}

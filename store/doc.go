@@ -25,6 +25,17 @@
 // visible by a hard link (which never replaces an existing name) and never
 // exists half-written under images/.
 //
+// # Image files
+//
+// Where image bytes live is a Storage (Options.Storage); the tree above is
+// the local one and the default. Every access to an image file goes
+// through it, under a key of the one layout of imagefile.go
+// (ParseImageFile): the shape of the path, the extensions and their
+// Content-Type are defined there and nowhere else. The Storage interface
+// is shaped for object stores too: publishing is "put if absent" of a
+// complete staged file, removing is idempotent, and the start-up sweep
+// tolerates a listing that lags.
+//
 // # Buckets
 //
 //	meta               settings: "schema", "id_salt", "id_padding", "delete_secret",

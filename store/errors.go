@@ -24,6 +24,10 @@ var (
 	// ErrNoSpace means the disk (or quota) is full; the underlying
 	// syscall.ENOSPC / syscall.EDQUOT is wrapped too.
 	ErrNoSpace = errors.New("store: no space left on device")
+	// ErrCorrupt means the database file, or a record in it, is damaged
+	// (or was made by hand): the error names the file or record and what
+	// is wrong with it. Nothing was changed because of it.
+	ErrCorrupt = errors.New("store: damaged database")
 )
 
 // wrap adds context to err and, when the cause is a full disk, also wraps
@@ -37,4 +41,16 @@ func wrap(err error, format string, args ...any) error {
 		return fmt.Errorf("store: %s: %w: %w", msg, ErrNoSpace, err)
 	}
 	return fmt.Errorf("store: %s: %w", msg, err)
+}
+
+// damaged is an error about a damaged database or record; msg says what is
+// wrong. It is ErrCorrupt for errors.Is; Open and Restore turn it into a
+// message that names the file and says what to do.
+type damaged struct{ msg string }
+
+func (d *damaged) Error() string        { return d.msg }
+func (d *damaged) Is(target error) bool { return target == ErrCorrupt }
+
+func damagef(format string, args ...any) error {
+	return &damaged{msg: fmt.Sprintf(format, args...)}
 }

@@ -10,13 +10,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -256,12 +255,13 @@ var errNameTaken = errors.New("file name held by a record")
 // in Options.Location; img.Name is used as is when it is a valid cleaned
 // name and passed through CleanFileName otherwise.
 //
-// The files are fsynced, then hard-linked to images/<Dir>/<Name>[.th|.md].<Ext>;
-// if any of those names exists (a file is never overwritten) the name gets 16
-// random hex characters appended ("mixed" naming) and linking is retried.
-// The folder is fsynced, then the record and all its index entries are
-// committed in one transaction with an id from NextSequence. On any failure
-// the linked files are removed again. A non-zero AlbumID must name an album
+// The files are fsynced, then published to the Storage as
+// <Dir>/<Name>[.th|.md].<Ext> (for the local tree: hard-linked into
+// images/ and the folder fsynced); if any of those names exists (a file is
+// never overwritten) the name gets 16 random hex characters appended
+// ("mixed" naming) and publishing is retried. Then the record and all its
+// index entries are committed in one transaction with an id from
+// NextSequence. On any failure the published files are removed again. A non-zero AlbumID must name an album
 // of img.OwnerID (whose Updated time is set to now). It returns the stored
 // image (ID, Dir, final Name filled), ErrInvalid for a bad extension,
 // missing/empty files, an album that is not the owner's or a GuestID longer
@@ -318,30 +318,26 @@ func (s *Store) PutImage(img Image, u *Upload) (Image, error) {
 
 	s.fileMu.Lock()
 	defer s.fileMu.Unlock()
-	dayDir := filepath.Join(s.imagesDir, filepath.FromSlash(img.Dir))
-	if err := s.makeDayDir(dayDir); err != nil {
-		return Image{}, err
-	}
 	base := img.Name
 	for attempt := 0; attempt < nameAttempts; attempt++ {
 		if attempt > 0 {
 			img.Name = mixedName(base)
 		}
-		linked, err := s.linkAll(img, tmp)
-		if errors.Is(err, os.ErrExist) {
+		files := stagedFiles(img, tmp)
+		err := s.storage.Publish(files)
+		if errors.Is(err, fs.ErrExist) {
 			continue
 		}
 		if err != nil {
 			return Image{}, wrap(err, "store image file")
 		}
-		err = syncDir(dayDir)
-		if err == nil {
-			img.ID, err = s.commitImage(img)
-		}
+		img.ID, err = s.commitImage(img)
 		if err == nil {
 			return img, nil
 		}
-		s.removeFiles(linked)
+		for _, f := range files {
+			s.removeFile(f.Key)
+		}
 		if errors.Is(err, errNameTaken) {
 			continue
 		}
@@ -350,92 +346,20 @@ func (s *Store) PutImage(img Image, u *Upload) (Image, error) {
 	return Image{}, fmt.Errorf("store: put image: no free name for %q after %d attempts", base, nameAttempts)
 }
 
+// stagedFiles lists the staged files of img's variants with their keys.
+func stagedFiles(img Image, tmp map[Variant]string) []StagedFile {
+	var files []StagedFile
+	for _, v := range variants {
+		if p, ok := tmp[v]; ok {
+			files = append(files, StagedFile{Key: img.File(v), Path: p, ContentType: imageTypes[img.Ext]})
+		}
+	}
+	return files
+}
+
 // mixedName is Chevereto's "mixed" naming: name + 16 random hex, keeping the
 // result within MaxNameBytes + 16.
 func mixedName(name string) string { return name + randomHex(8) }
-
-// linkAll links every temp file to its final name. On any failure it removes
-// what it linked and returns the error (os.ErrExist when a name is taken).
-func (s *Store) linkAll(img Image, tmp map[Variant]string) ([]string, error) {
-	var linked []string
-	for _, v := range variants {
-		src, ok := tmp[v]
-		if !ok {
-			continue
-		}
-		dst := s.FilePath(img, v)
-		if err := linkNoReplace(src, dst); err != nil {
-			s.removeFiles(linked)
-			return nil, err
-		}
-		linked = append(linked, dst)
-	}
-	return linked, nil
-}
-
-// linkNoReplace makes dst a new name of src, failing with os.ErrExist if dst
-// exists. When dst is on another file system (EXDEV) the bytes are copied to
-// a hidden temp file in dst's folder first, which is then linked.
-func linkNoReplace(src, dst string) error {
-	err := os.Link(src, dst)
-	if err == nil || !errors.Is(err, syscall.EXDEV) {
-		return err
-	}
-	tmp, err := copyNear(src, filepath.Dir(dst))
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp)
-	return os.Link(tmp, dst)
-}
-
-// copyNear copies src into a fsynced temp file (0644) in dir. A crash can
-// leave it behind; the start-up sweep removes it since no record names it.
-func copyNear(src, dir string) (string, error) {
-	in, err := os.Open(src)
-	if err != nil {
-		return "", err
-	}
-	defer in.Close()
-	out, err := os.CreateTemp(dir, ".picbed-tmp-*")
-	if err != nil {
-		return "", err
-	}
-	_, err = io.Copy(out, in)
-	if err == nil {
-		err = out.Chmod(0o644)
-	}
-	if err == nil {
-		err = out.Sync()
-	}
-	if cerr := out.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		os.Remove(out.Name())
-		return "", err
-	}
-	return out.Name(), nil
-}
-
-// makeDayDir creates the YYYY/MM/DD folder and, if it was new, fsyncs its
-// parents so the folder itself survives a crash.
-func (s *Store) makeDayDir(dayDir string) error {
-	if _, err := os.Stat(dayDir); err == nil {
-		return nil
-	}
-	if err := os.MkdirAll(dayDir, 0o755); err != nil {
-		return wrap(err, "create image folder")
-	}
-	for d := filepath.Dir(dayDir); ; d = filepath.Dir(d) {
-		if err := syncDir(d); err != nil {
-			return wrap(err, "sync image folder")
-		}
-		if d == s.imagesDir || d == filepath.Dir(d) {
-			return nil
-		}
-	}
-}
 
 func (s *Store) commitImage(img Image) (uint64, error) {
 	var id uint64
@@ -466,14 +390,13 @@ func (s *Store) commitImage(img Image) (uint64, error) {
 	return id, err
 }
 
-// removeFiles removes paths, ignoring those already gone. A failure is
+// removeFile removes the image file key from the Storage; one already gone
+// is fine. A failure (a key that is not an image file path included) is
 // logged and makes the next start sweep the whole tree.
-func (s *Store) removeFiles(paths []string) {
-	for _, p := range paths {
-		if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
-			s.log.Error("store: cannot remove image file", slog.String("path", p), slog.Any("err", err))
-			s.markDirty()
-		}
+func (s *Store) removeFile(key string) {
+	if err := s.storage.Remove(key); err != nil {
+		s.log.Error("store: cannot remove image file", slog.String("file", key), slog.Any("err", err))
+		s.markDirty()
 	}
 }
 
@@ -617,11 +540,9 @@ func (s *Store) DeleteImage(id uint64) error {
 }
 
 func (s *Store) removeImageFiles(img Image) {
-	var paths []string
 	for _, v := range variants {
-		paths = append(paths, s.FilePath(img, v)) // try all: a stray .md must go too
+		s.removeFile(img.File(v)) // try all: a stray .md must go too
 	}
-	s.removeFiles(paths)
 }
 
 // reindexImageTx replaces the record old by img (same id) and moves its
@@ -662,11 +583,26 @@ func getImage(tx *bolt.Tx, id uint64) (Image, error) {
 	if v == nil {
 		return Image{}, ErrNotFound
 	}
+	return decodeImage(id, v)
+}
+
+// decodeImage decodes the record v of image id and refuses it, as an error
+// that is ErrCorrupt, when it is not JSON, names another id, or has a
+// folder, name or extension that is not part of an image file path
+// (checkImagePaths). Every read of an image record goes through it.
+func decodeImage(id uint64, v []byte) (Image, error) {
 	var rec imageRecord
 	if err := json.Unmarshal(v, &rec); err != nil {
-		return Image{}, fmt.Errorf("decode image %d: %w", id, err)
+		return Image{}, damagef("image %d: the record is not JSON (%v)", id, err)
 	}
-	return rec.image(), nil
+	if rec.ID != id {
+		return Image{}, damagef("image %d: the record says it is image %d", id, rec.ID)
+	}
+	img := rec.image()
+	if err := checkImagePaths(img); err != nil {
+		return Image{}, err
+	}
+	return img, nil
 }
 
 // DeleteToken returns the secret that authorizes deleting image id without
@@ -703,17 +639,4 @@ func syncFile(p string) (int64, error) {
 		return 0, err
 	}
 	return fi.Size(), nil
-}
-
-// syncDir fsyncs a folder so that names created or removed in it are durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	return err
 }

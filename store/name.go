@@ -111,29 +111,7 @@ func isNameByte(c byte) bool {
 // validStoredName reports whether name can be used as is for a stored file:
 // what CleanFileName could have produced.
 func validStoredName(name string) bool {
-	if name == "" || len(name) > MaxNameBytes || stripNameEnds(name) != name {
-		return false
-	}
-	for i := 0; i < len(name); i++ {
-		if !isNameByte(name[i]) {
-			return false
-		}
-	}
-	return true
-}
-
-// validExt reports whether ext is a plausible lower-case file extension.
-func validExt(ext string) bool {
-	if ext == "" || len(ext) > 8 {
-		return false
-	}
-	for i := 0; i < len(ext); i++ {
-		c := ext[i]
-		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9') {
-			return false
-		}
-	}
-	return true
+	return len(name) <= MaxNameBytes && validName(name)
 }
 
 // randomHex returns 2n lowercase hex characters from crypto/rand.

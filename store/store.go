@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -91,6 +92,9 @@ type Options struct {
 	// Logger receives start-up sweep results and background failures; nil
 	// means slog.Default().
 	Logger *slog.Logger
+	// Storage is where the bytes of image files live; nil means the file
+	// tree <dir>/images, created by Open if missing.
+	Storage Storage
 }
 
 // Store is an open data directory. Its methods are safe for concurrent use.
@@ -98,6 +102,7 @@ type Store struct {
 	dir       string
 	imagesDir string
 	tmpDir    string
+	storage   Storage
 	db        *bolt.DB
 	loc       *time.Location
 	log       *slog.Logger
@@ -144,8 +149,25 @@ type Store struct {
 // dir/tmp; deletes records created since the last start whose files are
 // missing; and after an unclean shutdown removes files under dir/images that
 // no record names (only in day folders changed since the last sweep). It
-// fails if the database was written by a newer schema.
+// fails if the database was written by a newer schema. A damaged
+// dir/picbed.db (cut short, overwritten, garbled pages, a record whose
+// file paths are not image file paths), or a missing or empty one beside
+// image files (a new database would sweep them all away), is an error
+// wrapping ErrCorrupt
+// that names the file, says what is wrong and to restore a backup; Open
+// then has changed nothing, neither in the file nor among the images.
 func Open(dir string, opts Options) (*Store, error) {
+	s, err := open(dir, opts)
+	var d *damaged
+	if errors.As(err, &d) {
+		return nil, fmt.Errorf("%w: %s: %s. Nothing was changed; restore a backup (picbed restore FILE --data NEWDIR)",
+			ErrCorrupt, filepath.Join(dir, "picbed.db"), d.msg)
+	}
+	return s, err
+}
+
+// open is Open without its message for a damaged database.
+func open(dir string, opts Options) (*Store, error) {
 	start := time.Now()
 	if opts.Location == nil {
 		opts.Location = time.Local
@@ -163,12 +185,18 @@ func Open(dir string, opts Options) (*Store, error) {
 		loc:       opts.Location,
 		log:       opts.Logger,
 		touched:   make(map[uint64]time.Time),
+		storage:   opts.Storage,
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, wrap(err, "create data dir")
 	}
 	dbPath := filepath.Join(dir, "picbed.db")
-	db, err := bolt.Open(dbPath, 0o600, &bolt.Options{Timeout: opts.OpenTimeout})
+	if opts.Storage == nil {
+		if err := checkNotEmptied(dbPath, s.imagesDir); err != nil {
+			return nil, err
+		}
+	}
+	db, err := openDB(dbPath, opts.OpenTimeout)
 	if errors.Is(err, berrors.ErrTimeout) {
 		return nil, fmt.Errorf("%w: %s", ErrLocked, dir)
 	}
@@ -183,6 +211,45 @@ func Open(dir string, opts Options) (*Store, error) {
 	return s, nil
 }
 
+// errFoundFile stops checkNotEmptied's walk at the first file.
+var errFoundFile = errors.New("found a file")
+
+// checkNotEmptied refuses a missing or empty database beside an image tree
+// that holds files: a new database would make the start-up sweep remove
+// every one of them as an orphan. A new data dir has no image files.
+func checkNotEmptied(dbPath, imagesDir string) error {
+	fi, err := os.Stat(dbPath)
+	if err == nil && fi.Size() > 0 || err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil // openDB looks at it
+	}
+	werr := filepath.WalkDir(imagesDir, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			return errFoundFile
+		}
+		return nil // an unreadable folder: look at the others
+	})
+	if !errors.Is(werr, errFoundFile) {
+		return nil
+	}
+	what := "is empty"
+	if err != nil {
+		what = "is missing"
+	}
+	return damagef("it %s, but %s holds image files, which a new database would remove as orphans", what, imagesDir)
+}
+
+// initDB runs init's transaction under recover, as a last line behind
+// openDB's checks: a panic of bbolt or of a decoder there is a damaged
+// database, not a crash.
+func (s *Store) initDB(fn func(tx *bolt.Tx) error) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = damagef("reading its settings failed: %v", r)
+		}
+	}()
+	return s.db.Update(fn)
+}
+
 // state is what init reads from meta to decide how much to sweep.
 type state struct {
 	clean      bool
@@ -193,7 +260,7 @@ type state struct {
 
 func (s *Store) init(start time.Time) error {
 	var st state
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err := s.initDB(func(tx *bolt.Tx) error {
 		for _, name := range allBuckets {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 				return fmt.Errorf("create bucket %s: %w", name, err)
@@ -204,6 +271,8 @@ func (s *Store) init(start time.Time) error {
 			if err := meta.Put(metaSchema, u64(schemaVersion)); err != nil {
 				return err
 			}
+		} else if len(v) != 8 {
+			return damagef("its schema version is %d bytes, not 8", len(v))
 		} else if got := binary.BigEndian.Uint64(v); got > schemaVersion {
 			return fmt.Errorf("database schema %d is newer than this picbed (%d)", got, schemaVersion)
 		}
@@ -221,10 +290,14 @@ func (s *Store) init(start time.Time) error {
 			}
 		}
 		s.salt = string(meta.Get(metaSalt))
-		s.padding = binary.BigEndian.Uint64(meta.Get(metaPadding))
+		padding := meta.Get(metaPadding)
+		if len(padding) != 8 {
+			return damagef("its id padding is %d bytes, not 8", len(padding))
+		}
+		s.padding = binary.BigEndian.Uint64(padding)
 		secret, err := hex.DecodeString(string(meta.Get(metaDeleteSecret)))
 		if err != nil || len(secret) == 0 {
-			return fmt.Errorf("corrupt delete secret in meta")
+			return damagef("its delete-token secret is not hex")
 		}
 		s.secret = secret
 		// Stores created before the site secret existed get one at their
@@ -237,7 +310,7 @@ func (s *Store) init(start time.Time) error {
 			}
 		}
 		if s.site = bytes.Clone(meta.Get(metaSiteSecret)); len(s.site) != siteSecretLen {
-			return fmt.Errorf("corrupt site secret in meta")
+			return damagef("its site secret is %d bytes, not %d", len(s.site), siteSecretLen)
 		}
 
 		st.clean = string(meta.Get(metaCleanShutdown)) == "1"
@@ -256,8 +329,11 @@ func (s *Store) init(start time.Time) error {
 	}
 	s.alphabet = idAlphabet(s.salt)
 
-	if err := os.MkdirAll(s.imagesDir, 0o755); err != nil {
-		return wrap(err, "create images dir")
+	if s.storage == nil {
+		if err := os.MkdirAll(s.imagesDir, 0o755); err != nil {
+			return wrap(err, "create images dir")
+		}
+		s.storage = newLocalStorage(s.imagesDir)
 	}
 	if err := s.clearTmp(); err != nil {
 		return err
@@ -308,9 +384,19 @@ func (s *Store) Close() error {
 // behind DeleteToken.
 func (s *Store) Secret() []byte { return bytes.Clone(s.site) }
 
-// ImagesDir returns dir/images, the root of the YYYY/MM/DD tree; everything
-// in it may be served to the web as is.
+// ImagesDir returns dir/images, the root of the local YYYY/MM/DD tree,
+// for tests and tools that look at a data dir on disk (with another
+// Options.Storage, no image lives there). Code that serves or reads image
+// files uses OpenFile.
 func (s *Store) ImagesDir() string { return s.imagesDir }
+
+// OpenFile opens the image file at rel, a path ParseImageFile accepts
+// ("2026/11/27/name.th.jpg"), from the store's Storage. The file also
+// implements io.Seeker; from the local tree it is an *os.File. It returns
+// an error wrapping ErrInvalid for any other path (nothing outside the
+// image files can be named) and one wrapping fs.ErrNotExist for a missing
+// file. The caller closes the file.
+func (s *Store) OpenFile(rel string) (fs.File, error) { return s.storage.Open(rel) }
 
 // markDirty notes that a file could not be removed, so the next start does a
 // full sweep even if this run crashes before Close.

@@ -5,9 +5,6 @@ import (
 	"errors"
 	"io/fs"
 	"log/slog"
-	"os"
-	"path/filepath"
-	"strings"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -66,7 +63,8 @@ func (s *Store) recover(start time.Time, st state) error {
 
 // dropRecordsWithoutFiles deletes image records with ids above checkedSeq
 // (created since the last start) whose files are missing, and removes what
-// is left of their files. It returns how many it deleted and the current
+// is left of their files. A record that its file index does not name is
+// damage (ErrCorrupt), and nothing is deleted. It returns how many it deleted and the current
 // image sequence.
 func (s *Store) dropRecordsWithoutFiles(checkedSeq uint64) (int, uint64, error) {
 	var (
@@ -82,13 +80,19 @@ func (s *Store) dropRecordsWithoutFiles(checkedSeq uint64) (int, uint64, error) 
 			if err != nil {
 				return err
 			}
+			// A record its file index does not point back to was changed
+			// behind the store's back: deleting it would remove the files
+			// of whatever image it now names.
+			if got := tx.Bucket(bucketImagesByFile).Get(fileKey(img)); bytesToID(got) != img.ID {
+				return damagef("image %d: its file %s is indexed as image %d", img.ID, img.File(Full), bytesToID(got))
+			}
 			for _, v := range variants {
 				if !img.has(v) {
 					continue
 				}
 				// Only a file that is certainly gone condemns the record;
 				// EACCES or EIO must not delete data.
-				if _, err := os.Stat(s.FilePath(img, v)); errors.Is(err, fs.ErrNotExist) {
+				if _, err := s.storage.Stat(img.File(v)); errors.Is(err, fs.ErrNotExist) {
 					s.log.Warn("store: image record without its file; deleting the record",
 						slog.Uint64("image_id", img.ID), slog.String("file", img.File(v)), slog.Any("err", err))
 					broken = append(broken, img)
@@ -121,93 +125,59 @@ func (s *Store) dropRecordsWithoutFiles(checkedSeq uint64) (int, uint64, error) 
 	return len(broken), seq, nil
 }
 
-// sweep removes files under images/ that no record names. It always looks
-// at the year and month levels (few entries) and scans a day folder when
-// full is set or its mtime is not before since. It returns how many files
-// it removed; files it cannot remove are logged and mark the store dirty.
+// sweep removes image files that no record names from the Storage: the
+// whole of it when full is set, else what may have changed since since
+// (Storage.Walk). It returns how many files it removed; files it cannot
+// remove are logged and mark the store dirty. Each group of the listing
+// is decided and removed under fileMu, so no upload can be between its
+// Publish and its commit meanwhile.
 func (s *Store) sweep(full bool, since time.Time) (int, error) {
+	if full {
+		since = time.Time{}
+	}
 	removed := 0
-	years, err := readDirs(s.imagesDir)
-	if err != nil {
-		return 0, wrap(err, "sweep images")
-	}
-	removed += s.removeStrays(s.imagesDir, years.files)
-	for _, y := range years.dirs {
-		months, err := readDirs(filepath.Join(s.imagesDir, y))
-		if err != nil {
-			return removed, wrap(err, "sweep images")
-		}
-		removed += s.removeStrays(filepath.Join(s.imagesDir, y), months.files)
-		for _, m := range months.dirs {
-			monthDir := filepath.Join(s.imagesDir, y, m)
-			days, err := readDirs(monthDir)
-			if err != nil {
-				return removed, wrap(err, "sweep images")
-			}
-			removed += s.removeStrays(monthDir, days.files)
-			for _, d := range days.dirs {
-				dayDir := filepath.Join(monthDir, d)
-				if !full {
-					fi, err := os.Stat(dayDir)
-					if err != nil {
-						return removed, wrap(err, "sweep images")
-					}
-					if fi.ModTime().Before(since) {
-						continue
-					}
-				}
-				n, err := s.sweepDay(y+"/"+m+"/"+d, dayDir)
-				removed += n
+	err := s.storage.Walk(since, func(keys []string, remove func(string) error) error {
+		s.fileMu.Lock()
+		defer s.fileMu.Unlock()
+		var orphans []string
+		err := s.db.View(func(tx *bolt.Tx) error {
+			for _, key := range keys {
+				ok, err := fileHasRecord(tx, key)
 				if err != nil {
-					return removed, err
+					return err
+				}
+				if !ok {
+					orphans = append(orphans, key)
 				}
 			}
+			return nil
+		})
+		if err != nil {
+			return err
 		}
-	}
-	return removed, nil
-}
-
-// sweepDay removes the files of one day folder that no record names.
-func (s *Store) sweepDay(rel, dayDir string) (int, error) {
-	entries, err := readDirs(dayDir)
-	if err != nil {
-		return 0, wrap(err, "sweep %s", rel)
-	}
-	var orphans []string
-	err = s.db.View(func(tx *bolt.Tx) error {
-		for _, name := range entries.files {
-			ok, err := fileHasRecord(tx, rel, name)
-			if err != nil {
-				return err
+		for _, key := range orphans {
+			if err := remove(key); err != nil {
+				s.log.Error("store: cannot remove orphan file", slog.String("file", key), slog.Any("err", err))
+				s.dirty.Store(true)
+				continue
 			}
-			if !ok {
-				orphans = append(orphans, name)
-			}
+			s.log.Info("store: removed orphan file", slog.String("file", key))
+			removed++
 		}
 		return nil
 	})
-	if err != nil {
-		return 0, wrap(err, "sweep %s", rel)
-	}
-	return s.removeStrays(dayDir, orphans), nil
+	return removed, wrap(err, "sweep images")
 }
 
-// fileHasRecord reports whether the file name in day folder rel is a variant
-// that some image record has.
-func fileHasRecord(tx *bolt.Tx, rel, name string) (bool, error) {
-	dot := strings.LastIndexByte(name, '.')
-	if dot <= 0 {
+// fileHasRecord reports whether key, as the Storage listed it, is the file
+// of a variant that some image record has. Anything that is not an image
+// file path has none.
+func fileHasRecord(tx *bolt.Tx, key string) (bool, error) {
+	f, err := ParseImageFile(key)
+	if err != nil {
 		return false, nil
 	}
-	stem, ext := name[:dot], name[dot+1:]
-	v := Full
-	for _, cand := range []Variant{Thumb, Medium} {
-		if strings.HasSuffix(stem, cand.suffix()) {
-			stem, v = strings.TrimSuffix(stem, cand.suffix()), cand
-			break
-		}
-	}
-	idv := tx.Bucket(bucketImagesByFile).Get([]byte(rel + "/" + stem + "." + ext))
+	idv := tx.Bucket(bucketImagesByFile).Get([]byte(f.Dir + "/" + f.Name + "." + f.Ext))
 	if len(idv) != 8 {
 		return false, nil
 	}
@@ -218,48 +188,7 @@ func fileHasRecord(tx *bolt.Tx, rel, name string) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	return img.Name == stem && img.Ext == ext && img.has(v), nil
-}
-
-func (s *Store) removeStrays(dir string, names []string) int {
-	n := 0
-	for _, name := range names {
-		p := filepath.Join(dir, name)
-		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			s.log.Error("store: cannot remove orphan file", slog.String("path", p), slog.Any("err", err))
-			s.dirty.Store(true)
-			continue
-		}
-		s.log.Info("store: removed orphan file", slog.String("path", p))
-		n++
-	}
-	return n
-}
-
-type dirList struct{ dirs, files []string }
-
-// readDirs lists dir, following symlinks to folders (an admin may have moved
-// a year to another disk) and treating every other non-folder as a file.
-func readDirs(dir string) (dirList, error) {
-	var l dirList
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		return l, err
-	}
-	for _, e := range entries {
-		isDir := e.IsDir()
-		if e.Type()&fs.ModeSymlink != 0 {
-			if fi, err := os.Stat(filepath.Join(dir, e.Name())); err == nil && fi.IsDir() {
-				isDir = true
-			}
-		}
-		if isDir {
-			l.dirs = append(l.dirs, e.Name())
-		} else if e.Type().IsRegular() || e.Type()&fs.ModeSymlink != 0 {
-			l.files = append(l.files, e.Name())
-		}
-	}
-	return l, nil
+	return img.Dir == f.Dir && img.Name == f.Name && img.Ext == f.Ext && img.has(f.Variant), nil
 }
 
 // bytesToID decodes an 8-byte big-endian key (0 for any other length).

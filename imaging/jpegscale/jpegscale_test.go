@@ -114,7 +114,7 @@ func TestDifferential(t *testing.T) {
 			t.Fatal(err)
 		}
 		name := filepath.Base(f)
-		if cfg, err := jpeg.DecodeConfig(bytes.NewReader(data)); err == nil && cfg.Width*cfg.Height > testBudget {
+		if cfg, err := jpeg.DecodeConfig(bytes.NewReader(data)); err == nil && int64(cfg.Width)*int64(cfg.Height) > testBudget {
 			// image/jpeg would allocate the whole frame (gigabytes for the bomb) first.
 			if _, _, err := decode(bytes.NewReader(data), -1, -1, testBudget); !errors.Is(err, ErrTooLarge) {
 				t.Errorf("%s: %dx%d over the budget: err %v, want ErrTooLarge", name, cfg.Width, cfg.Height, err)

@@ -6,7 +6,6 @@ import (
 	"strconv"
 	"time"
 
-	"picbed/imaging"
 	"picbed/ingest"
 	"picbed/store"
 )
@@ -31,7 +30,7 @@ type Settings struct {
 	Signups       bool
 	URLUploads    bool
 	MaxUpload     int64
-	EXIF          imaging.EXIFPolicy
+	EXIF          ingest.EXIF
 	Duplicates    ingest.Duplicates
 	DefaultExpiry time.Duration
 	ImageBaseURL  string // without a trailing slash; "" = site URL + /images
@@ -51,7 +50,7 @@ func (v Settings) withDefaults() Settings {
 // fromStore reads saved settings; the policies are stored in their words
 // (String), read back with their parse functions.
 func fromStore(v store.Settings) (Settings, error) {
-	exif, err := imaging.ParseEXIFPolicy(v.EXIF)
+	exif, err := ingest.ParseEXIF(v.EXIF)
 	if err != nil {
 		return Settings{}, err
 	}

@@ -9,7 +9,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"picbed/imaging"
 	"picbed/ingest"
 	"picbed/server/fetch"
 	"picbed/store"
@@ -28,7 +27,7 @@ type Config struct {
 	// means time.Local.
 	Location *time.Location
 	// MaxPixels is the pixel budget checked before any decode; 0 means
-	// imaging.DefaultMaxPixels.
+	// ingest.DefaultMaxPixels.
 	MaxPixels int
 	// UploadStallTimeout cuts an upload body that delivers less than
 	// MinBodyProgress bytes within this long; 0 means no guard beyond
@@ -74,7 +73,7 @@ type Site struct {
 // and of ingest's dates.
 func New(cfg Config, st *store.Store, in *ingest.Ingester, fetcher *fetch.Fetcher, flags Settings, log *slog.Logger, now func() time.Time) (*Site, error) {
 	if cfg.MaxPixels <= 0 {
-		cfg.MaxPixels = imaging.DefaultMaxPixels
+		cfg.MaxPixels = ingest.DefaultMaxPixels
 	}
 	if cfg.Location == nil {
 		cfg.Location = time.Local

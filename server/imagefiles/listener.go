@@ -1,4 +1,4 @@
-package server
+package imagefiles
 
 import (
 	"bufio"
@@ -7,10 +7,11 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"picbed/store"
 )
 
 // The image fast path at the connection level.
@@ -21,9 +22,9 @@ import (
 // (docs/performance.md, "Where serving time goes"). Most connections to an
 // image host carry nothing but image GETs: a blog page or a forum thread
 // hotlinks a dozen images, and the browser opens connections just for them.
-//
-// fastListener sits between the TCP listener and net/http. Every accepted
-// connection is first read by serveConn, which answers simple image requests
+
+// Listener sits between the TCP listener and net/http. Every accepted
+// connection is first read by fastConn.serve, which answers simple image requests
 // itself (a GET or HEAD of /images/... from the file cache or with sendfile,
 // 200 or 304) and writes each answer with one system call. At the first
 // request it does not answer itself (any other path, a Range, a body, an
@@ -32,9 +33,9 @@ import (
 // net/http, which serves it from then on exactly as if it had accepted it.
 // So the fast path only ever decides "mine" for requests whose meaning is
 // plain; everything else, errors included, keeps net/http's behaviour.
-type fastListener struct {
+type Listener struct {
 	inner net.Listener
-	files *fileServer
+	files *Handler
 
 	// idle bounds the wait for the next request on a connection; header
 	// bounds the rest of a request head once its first byte has come.
@@ -55,11 +56,14 @@ type fastListener struct {
 // net/http, which allows up to 1 MB.
 const fastHeadBytes = 4096
 
-// newFastListener serves ln's connections through files's fast path,
+// NewListener serves ln's connections through the fast path of files,
 // waiting at most idle for a request and header for the rest of its head
-// (Server.Serve passes net/http's idleTimeout and readHeaderTimeout).
-func newFastListener(ln net.Listener, files *fileServer, idle, header time.Duration) *fastListener {
-	l := &fastListener{
+// (pass net/http's IdleTimeout and ReadHeaderTimeout), and hands the
+// connections it does not finish to whoever calls Accept: give it to
+// http.Server.Serve, whose Handler sends Prefix to files. It starts
+// accepting on ln at once.
+func NewListener(ln net.Listener, files *Handler, idle, header time.Duration) *Listener {
+	l := &Listener{
 		inner:   ln,
 		files:   files,
 		idle:    idle,
@@ -73,7 +77,7 @@ func newFastListener(ln net.Listener, files *fileServer, idle, header time.Durat
 	return l
 }
 
-func (l *fastListener) acceptLoop() {
+func (l *Listener) acceptLoop() {
 	for {
 		c, err := l.inner.Accept()
 		if err != nil {
@@ -103,7 +107,7 @@ func (l *fastListener) acceptLoop() {
 }
 
 // Accept returns the connections serveConn hands over.
-func (l *fastListener) Accept() (net.Conn, error) {
+func (l *Listener) Accept() (net.Conn, error) {
 	select {
 	case c := <-l.handoff:
 		return c, nil
@@ -117,7 +121,7 @@ func (l *fastListener) Accept() (net.Conn, error) {
 // Close stops accepting and ends every connection that is waiting for its
 // next request here; those in the middle of an answer end after it.
 // http.Server.Shutdown calls it.
-func (l *fastListener) Close() error {
+func (l *Listener) Close() error {
 	err := net.ErrClosed
 	l.once.Do(func() {
 		l.mu.Lock()
@@ -133,10 +137,13 @@ func (l *fastListener) Close() error {
 	return err
 }
 
-func (l *fastListener) Addr() net.Addr { return l.inner.Addr() }
+// Addr returns the inner listener's address.
+func (l *Listener) Addr() net.Addr { return l.inner.Addr() }
 
-// wait waits for the connections served here to end, or for timeout.
-func (l *fastListener) wait(timeout time.Duration) {
+// Wait waits for the connections the fast path is serving to end, for at
+// most timeout, and then closes those left. Call it after Close (which
+// http.Server.Shutdown calls): Shutdown does not know these connections.
+func (l *Listener) Wait(timeout time.Duration) {
 	ended := make(chan struct{})
 	go func() { l.wg.Wait(); close(ended) }()
 	select {
@@ -151,7 +158,7 @@ func (l *fastListener) wait(timeout time.Duration) {
 	}
 }
 
-func (l *fastListener) closing() bool {
+func (l *Listener) closing() bool {
 	select {
 	case <-l.done:
 		return true
@@ -163,7 +170,7 @@ func (l *fastListener) closing() bool {
 // fastConn is one connection while the fast path serves it.
 type fastConn struct {
 	net.Conn
-	l    *fastListener
+	l    *Listener
 	br   *bufio.Reader
 	idle atomic.Bool // waiting for the first byte of a request
 
@@ -246,7 +253,9 @@ func (fc *fastConn) handOff() bool {
 	fc.l.mu.Lock()
 	delete(fc.l.conns, fc)
 	fc.l.mu.Unlock()
-	fc.l.files.handoffs.Add(1)
+	if obs := fc.l.files.obs; obs != nil {
+		obs.HandedOff()
+	}
 	select {
 	case fc.l.handoff <- pc:
 		return true
@@ -290,12 +299,13 @@ func (c *prefixConn) CloseWrite() error {
 // the file's metadata. It reports whether it sent an answer (when not,
 // nothing was written and net/http must answer) and whether the connection
 // can carry another request.
-func (fsrv *fileServer) answerFast(fc *fastConn, req *imageRequest) (sent, keep bool) {
-	var f *os.File
-	m := fsrv.cache.get(req.path)
+func (h *Handler) answerFast(fc *fastConn, req *imageRequest) (sent, keep bool) {
+	var f seekFile
+	m := h.cache.get(req.path)
+	cached := m != nil
 	if m == nil {
 		var err error
-		if m, f, err = fsrv.fill(req.path, req.ext); err != nil {
+		if m, f, err = h.fill(req.path, req.file); err != nil {
 			return false, false // not found, or unreadable: net/http says so
 		}
 		defer f.Close()
@@ -307,13 +317,16 @@ func (fsrv *fileServer) answerFast(fc *fastConn, req *imageRequest) (sent, keep 
 	withBody := status == http.StatusOK && !req.head
 	if withBody && m.body == nil && f == nil {
 		var err error
-		if f, err = os.Open(fsrv.dir + "/" + req.path); err != nil {
-			fsrv.cache.remove(req.path)
+		if f, err = h.open(req.path); err != nil {
+			h.cache.remove(req.path)
 			return false, false
 		}
 		defer f.Close()
 	}
-	fsrv.fastAnswers.Add(1)
+	if h.obs != nil {
+		// Told before the write, which may block: the answer is decided.
+		h.obs.Answered(Answer{Status: status, Fast: true, Cached: cached})
+	}
 	fc.out = appendAnswerHead(fc.out[:0], status, m, req.close)
 	switch {
 	case !withBody:
@@ -341,7 +354,7 @@ func (fsrv *fileServer) answerFast(fc *fastConn, req *imageRequest) (sent, keep 
 }
 
 // appendAnswerHead appends the status line and headers of an answer about
-// m: imageAnswerHeaders, as net/http writes them for fileServer.ServeHTTP's
+// m: imageAnswerHeaders, as net/http writes them for Handler.ServeHTTP's
 // cached answers (in the list's order, then Date, then Connection), so a
 // client cannot tell which of the two answered.
 func appendAnswerHead(b []byte, status int, m *fileMeta, close bool) []byte {
@@ -391,8 +404,8 @@ var dateNow atomic.Pointer[dateValue]
 // the two validators and Connection: close.
 type imageRequest struct {
 	head     bool   // HEAD, not GET
-	path     string // after /images/, as cleanImagePath accepts it
-	ext      string
+	path     string // after Prefix, as store.ParseImageFile accepts it
+	file     store.ImageFile
 	inm, ims string // If-None-Match, If-Modified-Since
 	close    bool   // Connection: close
 }
@@ -485,11 +498,11 @@ func (req *imageRequest) parse(head []byte) error {
 			}
 		}
 	}
-	var okPath bool
-	if req.ext, okPath = cleanImagePath(string(path)); !okPath {
+	req.path = string(path)
+	var err error
+	if req.file, err = store.ParseImageFile(req.path); err != nil {
 		return errNotForUs
 	}
-	req.path = string(path)
 
 	hosts := 0
 	seen := 0 // bit set of the validators already seen

@@ -1,4 +1,4 @@
-package server
+package imagefiles
 
 import (
 	"net"

@@ -1,4 +1,4 @@
-package server
+package control
 
 import (
 	"encoding/json"
@@ -44,7 +44,7 @@ func serveBackup(w http.ResponseWriter, a Admin) {
 
 // Backup asks the running server for a backup and copies it to w. It fails
 // unless the server reported the backup complete.
-func (cc *ControlClient) Backup(w io.Writer) (store.BackupInfo, error) {
+func (cc *Client) Backup(w io.Writer) (store.BackupInfo, error) {
 	body, _ := json.Marshal(controlRequest{Op: "backup"})
 	u := url.URL{Scheme: "http", Host: "picbed", Path: "/control"}
 	c := *cc.c

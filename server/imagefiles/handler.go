@@ -1,4 +1,23 @@
-package server
+// Package imagefiles serves a store's image files over HTTP: the files
+// under /images/, YYYY/MM/DD/NAME.EXT and their .th/.md siblings, as
+// store.ParseImageFile defines them, opened through store.OpenFile and
+// nothing else.
+//
+// Handler is the net/http side: Range, every conditional header, HEAD, with
+// the files' metadata (and the bytes of small ones) in a small cache.
+// Listener is the connection-level fast path in front of net/http: it
+// answers plain GET and HEAD requests of image files on a connection
+// itself and hands every other connection, with the bytes it read, to
+// net/http. Both write the same bytes for the same answer
+// (imageAnswerHeaders), and both report every answer to an Observer, where
+// metrics attach.
+//
+// Stored files never change in place (a new upload gets a new name), so
+// what the cache holds stays true until the file is deleted: the caller
+// must call Forget after every deletion, and an entry also expires after
+// fileCacheTTL as a backstop (for deletions that bypass the caller, e.g.
+// the store used directly).
+package imagefiles
 
 import (
 	"container/list"
@@ -6,41 +25,61 @@ import (
 	"io"
 	"io/fs"
 	"net/http"
-	"os"
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"picbed/store"
 )
 
-// fileServer serves the image tree: /images/YYYY/MM/DD/NAME.EXT and its
-// .th/.md siblings. It writes straight to net/http's response writer with an
-// *os.File, so the body goes out through sendfile.
-//
-// Stored files never change in place (a new upload gets a new name), so the
-// metadata of a file and the header values derived from it are kept in a
-// small LRU cache (fileMeta): a conditional request that matches is answered
-// 304 without any system call on the file, a plain GET opens the file but
-// skips the Stat, and HEAD touches nothing. Files of up to smallFileBytes
-// (thumbnails, small screenshots) keep their bytes in the cache too, within
-// fileCacheBodyBytes, and a GET of one is a single write from memory. Files do get deleted, so the
-// server calls forgetImages after every deletion, and an entry also
-// expires after fileCacheTTL as a backstop (for deletions that bypass the
-// server, e.g. the store used directly).
-type fileServer struct {
-	dir   string
-	cache *fileCache
+// Prefix is the URL path under which Handler and Listener serve image
+// files: Prefix + "2026/11/27/name.jpg".
+const Prefix = "/images/"
 
-	// Requests answered by the connection-level fast path, and
-	// connections it handed to net/http (fastconn.go).
-	fastAnswers, handoffs atomic.Int64
+// Handler serves the image files of a store (see the package comment). It
+// writes straight to net/http's response writer with the store's file, an
+// *os.File for the local tree, so the body goes out through sendfile.
+//
+// A conditional request that matches the cache is answered 304 without any
+// system call on the file, a plain GET opens the file but skips the Stat,
+// and HEAD touches nothing. Files of up to smallFileBytes (thumbnails,
+// small screenshots) keep their bytes in the cache too, within
+// fileCacheBodyBytes, and a GET of one is a single write from memory.
+type Handler struct {
+	st    *store.Store
+	cache *fileCache
+	obs   Observer
 }
 
-func newFileServer(dir string) *fileServer {
-	return &fileServer{dir: dir, cache: newFileCache(fileCacheEntries, fileCacheTTL)}
+// Options configures New. The zero value is usable.
+type Options struct {
+	// Observer, when not nil, is told of every answer and every hand-off.
+	Observer Observer
+}
+
+// Answer describes one answer to an image request, for an Observer.
+type Answer struct {
+	Status int  // the HTTP status sent: 200, 206, 304, 404, 405, 412, 416 or 500
+	Fast   bool // written by the Listener's fast path, not by net/http
+	Cached bool // the file's metadata came from the cache (for a 304 or HEAD: no system call on the file)
+}
+
+// Observer is where metrics attach. Its methods are called on the
+// goroutine that answers, after the answer is written, and must be quick
+// and safe for concurrent use.
+type Observer interface {
+	// Answered is called once per answer to a request under Prefix, by
+	// Handler and by the Listener.
+	Answered(Answer)
+	// HandedOff is called when the Listener gives a connection to
+	// net/http (at the first request it does not answer itself).
+	HandedOff()
+}
+
+// New returns a Handler serving st's image files.
+func New(st *store.Store, opts Options) *Handler {
+	return &Handler{st: st, cache: newFileCache(fileCacheEntries, fileCacheTTL), obs: opts.Observer}
 }
 
 const (
@@ -58,15 +97,6 @@ const (
 	fileCacheBodyBytes = 8 << 20
 )
 
-// imageTypes maps the stored extensions, which were chosen by sniffing the
-// content at upload, to their Content-Type. Nothing else is ever served.
-var imageTypes = map[string]string{
-	"jpg":  "image/jpeg",
-	"png":  "image/png",
-	"gif":  "image/gif",
-	"webp": "image/webp",
-}
-
 // Header values shared by every image answer. net/http only reads them; the
 // slices are never modified.
 var (
@@ -76,39 +106,6 @@ var (
 	hdrCORP         = []string{"cross-origin"}
 	hdrAcceptRanges = []string{"bytes"}
 )
-
-// cleanImagePath checks that p (after /images/) has the exact shape of a
-// stored file, "YYYY/MM/DD/NAME.EXT", so no other file of the data dir can
-// be named, and returns its extension.
-func cleanImagePath(p string) (ext string, ok bool) {
-	parts := strings.Split(p, "/")
-	if len(parts) != 4 || len(parts[0]) != 4 || len(parts[1]) != 2 || len(parts[2]) != 2 {
-		return "", false
-	}
-	for _, d := range parts[:3] {
-		if _, err := strconv.Atoi(d); err != nil || strings.ContainsAny(d, "+-") {
-			return "", false
-		}
-	}
-	name := parts[3]
-	if name == "" || name[0] == '.' || len(name) > 255 {
-		return "", false
-	}
-	for _, c := range name {
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '-' || c == '_') {
-			return "", false
-		}
-	}
-	i := strings.LastIndexByte(name, '.')
-	if i <= 0 {
-		return "", false
-	}
-	ext = name[i+1:]
-	if _, ok := imageTypes[ext]; !ok {
-		return "", false
-	}
-	return ext, true
-}
 
 // fileMeta is what the cache keeps of one file: its size and modification
 // time and the header values made from them.
@@ -122,11 +119,11 @@ type fileMeta struct {
 	body []byte // the whole file when it is small enough, else nil
 }
 
-func newFileMeta(ext string, st fs.FileInfo) *fileMeta {
+func newFileMeta(ctype string, st fs.FileInfo) *fileMeta {
 	m := &fileMeta{size: st.Size(), modTime: st.ModTime()}
 	// Size and modification time identify the bytes of an immutable file.
 	m.etag = `"` + strconv.FormatInt(m.size, 36) + "-" + strconv.FormatInt(m.modTime.UnixNano(), 36) + `"`
-	m.ctype = []string{imageTypes[ext]}
+	m.ctype = []string{ctype}
 	m.etagHdr = []string{m.etag}
 	m.lastMod = []string{m.modTime.UTC().Format(http.TimeFormat)}
 	m.length = []string{strconv.FormatInt(m.size, 10)}
@@ -176,71 +173,153 @@ func (m *fileMeta) setHeaders(h http.Header, status int, withLength bool) {
 	}
 }
 
-func (fsrv *fileServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+// ServeHTTP answers GET and HEAD of r.URL.Path, Prefix + an image file
+// path: 200, 206, 304, 412 or 416 as http.ServeContent would, 404 for any
+// other path or a missing file, 405 for other methods.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header().Set("Allow", "GET, HEAD")
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		h.answered(http.StatusMethodNotAllowed, false)
 		return
 	}
-	rel := strings.TrimPrefix(r.URL.Path, "/images/")
-	ext, ok := cleanImagePath(rel)
-	if !ok {
+	rel := strings.TrimPrefix(r.URL.Path, Prefix)
+	file, err := store.ParseImageFile(rel)
+	if err != nil {
 		http.NotFound(w, r)
+		h.answered(http.StatusNotFound, false)
 		return
 	}
-	h := w.Header()
+	hdr := w.Header()
 	simple := r.Header.Get("Range") == "" && r.Header.Get("If-Match") == "" &&
 		r.Header.Get("If-Unmodified-Since") == "" && r.Header.Get("If-Range") == ""
-	if m := fsrv.cache.get(rel); m != nil && simple {
+	if m := h.cache.get(rel); m != nil && simple {
 		if notModified(r.Header.Get("If-None-Match"), r.Header.Get("If-Modified-Since"), m) {
-			m.setHeaders(h, http.StatusNotModified, false)
+			m.setHeaders(hdr, http.StatusNotModified, false)
 			w.WriteHeader(http.StatusNotModified)
+			h.answered(http.StatusNotModified, true)
 			return
 		}
 		if r.Method == http.MethodHead {
-			m.setHeaders(h, http.StatusOK, true)
+			m.setHeaders(hdr, http.StatusOK, true)
 			w.WriteHeader(http.StatusOK)
+			h.answered(http.StatusOK, true)
 			return
 		}
 		if m.body != nil {
-			m.setHeaders(h, http.StatusOK, true)
+			m.setHeaders(hdr, http.StatusOK, true)
 			w.WriteHeader(http.StatusOK)
 			w.Write(m.body)
+			h.answered(http.StatusOK, true)
 			return
 		}
-		f, err := os.Open(fsrv.dir + "/" + rel)
+		f, err := h.open(rel)
 		if err != nil {
-			fsrv.cache.remove(rel)
-			fsrv.openFailed(w, r, err)
+			h.cache.remove(rel)
+			h.answered(openFailed(w, r, err), true)
 			return
 		}
 		defer f.Close()
-		m.setHeaders(h, http.StatusOK, true)
+		m.setHeaders(hdr, http.StatusOK, true)
 		w.WriteHeader(http.StatusOK)
 		// net/http's response writer hands the *os.File to sendfile after
 		// the first 512 bytes, as for http.ServeContent; the limit makes it
 		// one sendfile call of the known size, with no extra call for EOF.
 		io.CopyN(w, f, m.size)
+		h.answered(http.StatusOK, true)
 		return
 	}
 
-	m, f, err := fsrv.fill(rel, ext)
+	m, f, err := h.fill(rel, file)
 	if err != nil {
-		fsrv.openFailed(w, r, err)
+		h.answered(openFailed(w, r, err), false)
 		return
 	}
 	defer f.Close()
-	m.setHeaders(h, http.StatusOK, false)
+	m.setHeaders(hdr, http.StatusOK, false)
+	if h.obs != nil {
+		sw := &statusWriter{ResponseWriter: w}
+		w = sw
+		defer func() { h.answered(sw.status, false) }()
+	}
 	// ServeContent answers Range, HEAD and every conditional header.
 	http.ServeContent(w, r, "", m.modTime, f)
 }
 
-// fill opens the file at rel (a path cleanImagePath accepted, with its
-// extension ext), caches its metadata, and its bytes when it is small, and
-// returns both with the file positioned at its start. The caller closes f.
-func (fsrv *fileServer) fill(rel, ext string) (m *fileMeta, f *os.File, err error) {
-	gen := fsrv.cache.generation()
-	if f, err = os.Open(fsrv.dir + "/" + rel); err != nil {
+// Forget drops what the cache holds of the image files at paths (relative,
+// as Image.File gives them), so that they answer 404 at once. Call it after
+// every deletion of images (store.DeleteImage, DeleteImages, DeleteAlbum,
+// DeleteUser, the expiry sweep).
+func (h *Handler) Forget(paths ...string) { h.cache.remove(paths...) }
+
+// Cached returns how many files the cache holds, for metrics and tests.
+func (h *Handler) Cached() int { return h.cache.len() }
+
+func (h *Handler) answered(status int, cached bool) {
+	if h.obs != nil {
+		h.obs.Answered(Answer{Status: status, Cached: cached})
+	}
+}
+
+// statusWriter notes the status http.ServeContent writes, for the
+// Observer. It passes ReadFrom through, so sendfile still applies.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (sw *statusWriter) WriteHeader(status int) {
+	if sw.status == 0 {
+		sw.status = status
+	}
+	sw.ResponseWriter.WriteHeader(status)
+}
+
+func (sw *statusWriter) Write(b []byte) (int, error) {
+	if sw.status == 0 {
+		sw.status = http.StatusOK
+	}
+	return sw.ResponseWriter.Write(b)
+}
+
+func (sw *statusWriter) ReadFrom(r io.Reader) (int64, error) {
+	if sw.status == 0 {
+		sw.status = http.StatusOK
+	}
+	return sw.ResponseWriter.(io.ReaderFrom).ReadFrom(r)
+}
+
+// seekFile is an image file as the store opens it: an *os.File for the
+// local tree.
+type seekFile interface {
+	fs.File
+	io.Seeker
+}
+
+// errNotSeekable is what open reports for a file the store gives without
+// Seek, which store.Storage promises.
+var errNotSeekable = errors.New("imagefiles: the store's file cannot seek")
+
+// open opens the image file at rel from the store.
+func (h *Handler) open(rel string) (seekFile, error) {
+	f, err := h.st.OpenFile(rel)
+	if err != nil {
+		return nil, err
+	}
+	sf, ok := f.(seekFile)
+	if !ok {
+		f.Close()
+		return nil, errNotSeekable
+	}
+	return sf, nil
+}
+
+// fill opens the image file at rel (file, as ParseImageFile took it
+// apart), caches its metadata, and its bytes when it is small, and returns
+// both with the file positioned at its start. The caller closes f.
+func (h *Handler) fill(rel string, file store.ImageFile) (m *fileMeta, f seekFile, err error) {
+	gen := h.cache.generation()
+	if f, err = h.open(rel); err != nil {
 		return nil, nil, err
 	}
 	st, err := f.Stat()
@@ -248,7 +327,7 @@ func (fsrv *fileServer) fill(rel, ext string) (m *fileMeta, f *os.File, err erro
 		f.Close()
 		return nil, nil, fs.ErrNotExist // answered 404, as any other miss
 	}
-	m = newFileMeta(ext, st)
+	m = newFileMeta(file.ContentType(), st)
 	if m.size <= smallFileBytes {
 		// Read the small file once for the cache; the caller sends the
 		// same bytes, from the cache or from f.
@@ -261,16 +340,19 @@ func (fsrv *fileServer) fill(rel, ext string) (m *fileMeta, f *os.File, err erro
 			return nil, nil, fs.ErrNotExist
 		}
 	}
-	fsrv.cache.put(rel, m, gen)
+	h.cache.put(rel, m, gen)
 	return m, f, nil
 }
 
-func (fsrv *fileServer) openFailed(w http.ResponseWriter, r *http.Request, err error) {
+// openFailed answers a file that could not be opened and returns the
+// status: 404 for a missing one, 500 for anything else.
+func openFailed(w http.ResponseWriter, r *http.Request, err error) int {
 	if !errors.Is(err, fs.ErrNotExist) {
 		http.Error(w, "cannot read image", http.StatusInternalServerError)
-		return
+		return http.StatusInternalServerError
 	}
 	http.NotFound(w, r)
+	return http.StatusNotFound
 }
 
 // notModified reports whether a request's If-None-Match (or, without one,
@@ -305,22 +387,6 @@ func etagListMatches(list, etag string) bool {
 		}
 	}
 	return false
-}
-
-// forget drops the cached metadata of every file of img.
-func (fsrv *fileServer) forget(img store.Image) {
-	fsrv.cache.remove(img.File(store.Full), img.File(store.Thumb), img.File(store.Medium))
-}
-
-// forgetImages must be called after every deletion of images (store.DeleteImage,
-// DeleteImages, DeleteAlbum, DeleteUser): it drops the cached metadata and
-// bytes of their files, so they answer 404 at once.
-func (s *Server) forgetImages(imgs ...store.Image) {
-	if fsrv, ok := s.files.(*fileServer); ok {
-		for _, img := range imgs {
-			fsrv.forget(img)
-		}
-	}
 }
 
 // fileCache is a bounded LRU of fileMeta by path under /images/, whose

@@ -1,34 +1,21 @@
-package server
+package imagefiles
 
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"io"
+	"mime/multipart"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
-)
 
-// fastFront serves srv on loopback through the connection-level fast path,
-// as Server.Serve does, with net/http behind it.
-func fastFront(t *testing.T, srv *Server) (*httptest.Server, *fastListener) {
-	t.Helper()
-	hs := httptest.NewUnstartedServer(srv)
-	fl := newFastListener(hs.Listener, srv.files.(*fileServer), idleTimeout, readHeaderTimeout)
-	hs.Listener = fl
-	hs.Start()
-	t.Cleanup(func() {
-		hs.Close()
-		fl.wait(5 * time.Second)
-	})
-	return hs, fl
-}
+	"picbed/store"
+)
 
 // sendRaw writes req on a new connection to addr, which it returns with a
 // deadline 5 s away.
@@ -104,18 +91,12 @@ func hostOf(t *testing.T, u string) string {
 // memory and large files by sendfile, kept alive or closed; and the fast
 // path really answered them.
 func TestFastPathAnswersLikeNetHTTP(t *testing.T) {
-	h := newTestHost(t, Config{})
-	plain := httptest.NewServer(h.srv) // net/http only
-	t.Cleanup(plain.Close)
-	fsrv := h.srv.files.(*fileServer)
+	site := newTestSite(t)
+	plain := site.plain // net/http only
 
-	small := uploadForFiles(t, h)["url"].(string)
-	status, doc, raw := h.post(t, nil, "noise300.png", readTestdata(t, "noise300.png"), nil)
-	if status != 200 {
-		t.Fatalf("%d %s", status, raw)
-	}
-	large := imageOf(t, doc, raw)["url"].(string)
-	if st, err := os.Stat(imageFile(h, large)); err != nil || st.Size() <= smallFileBytes {
+	small := site.url(site.put(t, "small.png"), store.Full)
+	large := site.url(site.put(t, "noise300.png"), store.Full)
+	if st, err := os.Stat(site.diskPath(large)); err != nil || st.Size() <= smallFileBytes {
 		t.Fatalf("large file: %v, %v", st, err)
 	}
 	for _, u := range []string{small, large} {
@@ -135,12 +116,12 @@ func TestFastPathAnswersLikeNetHTTP(t *testing.T) {
 			for _, method := range []string{"GET", "HEAD"} {
 				for _, q := range []string{"", "?v=2"} {
 					req := method + " " + path + q + " HTTP/1.1\r\nHost: x\r\n" + extra + "\r\n"
-					before := fsrv.fastAnswers.Load()
+					before := site.obs.fastAnswers()
 					want := rawExchange(t, hostOf(t, plain.URL), req)
-					mid := fsrv.fastAnswers.Load()
-					got := rawExchange(t, hostOf(t, h.http.URL), req)
-					if fsrv.fastAnswers.Load() != mid+1 || mid != before {
-						t.Errorf("%q: fast answers %d -> %d -> %d, want one from the fast front only", req, before, mid, fsrv.fastAnswers.Load())
+					mid := site.obs.fastAnswers()
+					got := rawExchange(t, hostOf(t, site.fast.URL), req)
+					if site.obs.fastAnswers() != mid+1 || mid != before {
+						t.Errorf("%q: fast answers %d -> %d -> %d, want one from the fast front only", req, before, mid, site.obs.fastAnswers())
 					}
 					if !strings.HasPrefix(want, "HTTP/1.1 200") && !strings.HasPrefix(want, "HTTP/1.1 304") {
 						t.Fatalf("%q: net/http answered %.40q", req, want)
@@ -160,12 +141,11 @@ func TestFastPathAnswersLikeNetHTTP(t *testing.T) {
 // Requests the fast path does not take go to net/http with every byte
 // read, on the same connection, which net/http then keeps serving.
 func TestFastPathHandsOff(t *testing.T) {
-	h := newTestHost(t, Config{})
-	fsrv := h.srv.files.(*fileServer)
-	img := uploadForFiles(t, h)
-	path := img["url"].(string)[strings.Index(img["url"].(string), "/images/"):]
-	addr := hostOf(t, h.http.URL)
-	full, err := os.ReadFile(imageFile(h, img["url"].(string)))
+	site := newTestSite(t)
+	url := site.url(site.put(t, "small.png"), store.Full)
+	path := url[strings.Index(url, Prefix):]
+	addr := hostOf(t, site.fast.URL)
+	full, err := os.ReadFile(site.diskPath(url))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -173,7 +153,7 @@ func TestFastPathHandsOff(t *testing.T) {
 
 	// Pipelined on one connection: fast, Range (handed off), then two that
 	// net/http answers, the last closing.
-	fast0, hand0 := fsrv.fastAnswers.Load(), fsrv.handoffs.Load()
+	fast0, hand0 := site.obs.fastAnswers(), site.obs.handOffs()
 	out := rawUntilClose(t, addr, get+
 		"GET "+path+" HTTP/1.1\r\nHost: x\r\nRange: bytes=0-9\r\n\r\n"+
 		get+
@@ -199,7 +179,7 @@ func TestFastPathHandsOff(t *testing.T) {
 	if rest, _ := io.ReadAll(br); len(rest) != 0 {
 		t.Errorf("%d bytes after the last answer", len(rest))
 	}
-	if f, hd := fsrv.fastAnswers.Load()-fast0, fsrv.handoffs.Load()-hand0; f != 1 || hd != 1 {
+	if f, hd := site.obs.fastAnswers()-fast0, site.obs.handOffs()-hand0; f != 1 || hd != 1 {
 		t.Errorf("fast answers %d, hand-offs %d; want 1 and 1", f, hd)
 	}
 
@@ -224,44 +204,60 @@ func TestFastPathHandsOff(t *testing.T) {
 		{"OPTIONS * HTTP/1.1\r\nHost: x\r\n\r\n", "200"},
 		{"GET / HTTP/1.1\r\nHost: x\r\n\r\n", "303"},
 	} {
-		fast0 := fsrv.fastAnswers.Load()
+		fast0 := site.obs.fastAnswers()
 		out := rawExchange(t, addr, tc.req)
 		if !strings.HasPrefix(out, "HTTP/1.1 "+tc.status) && !strings.HasPrefix(out, "HTTP/1.0 "+tc.status) {
 			t.Errorf("%.80q: %.60q, want %s", tc.req, out, tc.status)
 		}
-		if n := fsrv.fastAnswers.Load() - fast0; n != 0 {
+		if n := site.obs.fastAnswers() - fast0; n != 0 {
 			t.Errorf("%.80q: answered by the fast path", tc.req)
 		}
 	}
 
-	// An upload (multipart, a body) goes through on a connection that had
-	// image requests answered by the fast path first.
+	// An upload (multipart, a body) goes through whole on a connection that
+	// had image requests answered by the fast path first.
 	client := &http.Client{}
+	fast0 = site.obs.fastAnswers()
 	for range 2 {
-		resp, err := client.Get(h.http.URL + path)
+		resp, err := client.Get(site.fast.URL + path)
 		if err != nil {
 			t.Fatal(err)
 		}
 		io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()
 	}
-	if status, _, raw := h.post(t, nil, "small.jpg", readTestdata(t, "small.jpg"), nil); status != 200 {
-		t.Fatalf("upload after fast answers: %d %s", status, raw)
+	if n := site.obs.fastAnswers() - fast0; n != 2 {
+		t.Fatalf("%d of the two GETs answered by the fast path", n)
+	}
+	photo := readTestdata(t, "photo.jpg")
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	part, _ := mw.CreateFormFile("source", "photo.jpg")
+	part.Write(photo)
+	mw.Close()
+	resp, err := client.Post(site.fast.URL+"/upload", mw.FormDataContentType(), &body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || string(got) != strconv.Itoa(len(photo)) {
+		t.Fatalf("upload after fast answers: %s %q, want 200 %d", resp.Status, got, len(photo))
 	}
 }
 
 // A request head that stops half way is cut off after the header timeout;
 // an idle connection after the idle timeout.
 func TestFastPathTimeouts(t *testing.T) {
-	h := newTestHost(t, Config{})
+	site := newTestSite(t)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	fl := newFastListener(ln, h.srv.files.(*fileServer), 400*time.Millisecond, 200*time.Millisecond)
-	hs := &http.Server{Handler: h.srv}
+	fl := NewListener(ln, site.files, 400*time.Millisecond, 200*time.Millisecond)
+	hs := &http.Server{Handler: site.files}
 	go hs.Serve(fl)
-	t.Cleanup(func() { hs.Close(); fl.wait(5 * time.Second) })
+	t.Cleanup(func() { hs.Close(); fl.Wait(5 * time.Second) })
 
 	for _, send := range []string{"GET /images/2026/01/", ""} {
 		c, err := net.Dial("tcp", ln.Addr().String())
@@ -280,49 +276,6 @@ func TestFastPathTimeouts(t *testing.T) {
 		}
 		c.Close()
 	}
-}
-
-// Shutting down ends idle fast-path connections at once instead of waiting
-// for the whole grace period, and an answer under way is finished.
-func TestFastPathShutdown(t *testing.T) {
-	h := newTestHost(t, Config{})
-	img := uploadForFiles(t, h)
-	path := img["url"].(string)[strings.Index(img["url"].(string), "/images/"):]
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	served := make(chan error, 1)
-	go func() { served <- h.srv.Serve(ctx, ln, 20*time.Second) }()
-
-	c, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	io.WriteString(c, "GET "+path+" HTTP/1.1\r\nHost: x\r\n\r\n")
-	br := bufio.NewReader(c)
-	resp, err := http.ReadResponse(br, nil)
-	if err != nil || resp.StatusCode != 200 {
-		t.Fatalf("%v %v", resp, err)
-	}
-	io.Copy(io.Discard, resp.Body)
-	start := time.Now()
-	cancel()
-	select {
-	case err := <-served:
-		if err != nil {
-			t.Fatal(err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("Serve still running 10 s after cancel, with one idle connection")
-	}
-	c.SetReadDeadline(time.Now().Add(5 * time.Second))
-	if n, err := br.Read(make([]byte, 10)); err != io.EOF {
-		t.Errorf("idle connection after shutdown: read %d, %v; want EOF", n, err)
-	}
-	t.Logf("Serve returned %v after cancel", time.Since(start))
 }
 
 // FuzzParseImageRequest: whatever parseImageRequest accepts, net/http reads
@@ -382,8 +335,8 @@ func FuzzParseImageRequest(f *testing.F) {
 				t.Fatalf("%q: accepted with %s", b[:n], k)
 			}
 		}
-		if _, ok := cleanImagePath(req.path); !ok {
-			t.Fatalf("%q: path %q", b[:n], req.path)
+		if f, err := store.ParseImageFile(req.path); err != nil || f != req.file {
+			t.Fatalf("%q: path %q, %+v", b[:n], req.path, req.file)
 		}
 	})
 }

@@ -1,6 +1,6 @@
 //go:build !linux
 
-package server
+package imagefiles
 
 // cork does nothing where TCP_CORK does not exist.
 func (fc *fastConn) cork(on bool) {}

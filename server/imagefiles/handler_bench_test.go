@@ -1,4 +1,4 @@
-package server
+package imagefiles
 
 import (
 	"io"
@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"picbed/store"
 )
@@ -15,34 +16,53 @@ import (
 // BenchmarkServeImage measures the image file path over loopback HTTP with
 // keep-alive clients, for pprof (see docs/performance.md):
 //
-//	go test ./server -run '^$' -bench ServeImage -cpuprofile cpu.prof
+//	go test ./server/imagefiles -run '^$' -bench ServeImage -cpuprofile cpu.prof
 //
 // "nocache" is the path before the metadata cache (open, Stat,
-// http.ServeContent on every request); "cache" is the fast path.
+// http.ServeContent on every request); "cache" is the cached path. Both go
+// through net/http; BenchmarkServeImageFast goes through the Listener.
 func BenchmarkServeImage(b *testing.B) {
+	files, rel := benchFiles(b)
+	benchServe(b, httptest.NewServer(files), files, rel)
+}
+
+// BenchmarkServeImageFast is BenchmarkServeImage through the Listener, as
+// picbed serves: the "cache" cases are answered by the fast path.
+func BenchmarkServeImageFast(b *testing.B) {
+	files, rel := benchFiles(b)
+	hs := httptest.NewUnstartedServer(files)
+	ln := NewListener(hs.Listener, files, idleTimeout, readHeaderTimeout)
+	hs.Listener = ln
+	hs.Start()
+	defer ln.Wait(5 * time.Second)
+	benchServe(b, hs, files, rel)
+}
+
+// benchFiles opens a store with one 20 kB file in its tree, like a typical
+// small image, and returns its Handler and the file's path. The Handler
+// does not consult the database: a file in the tree is enough.
+func benchFiles(b *testing.B) (*Handler, string) {
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	st, err := store.Open(b.TempDir(), store.Options{Logger: quiet})
+	dir := b.TempDir()
+	st, err := store.Open(dir, store.Options{Logger: quiet})
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer st.Close()
-	srv, err := New(Config{}, Deps{Store: st, UI: os.DirFS("../ui"), Log: quiet})
-	if err != nil {
-		b.Fatal(err)
-	}
-	// The file server does not consult the database: a file in the tree is
-	// enough. 20 kB, like a typical small image.
+	b.Cleanup(func() { st.Close() })
 	rel := "2026/11/27/bench.jpg"
 	body := make([]byte, 20000)
-	if err := os.MkdirAll(filepath.Join(st.ImagesDir(), "2026/11/27"), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Join(dir, "images", "2026/11/27"), 0o755); err != nil {
 		b.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(st.ImagesDir(), rel), body, 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "images", rel), body, 0o644); err != nil {
 		b.Fatal(err)
 	}
-	hs := httptest.NewServer(srv)
+	return New(st, Options{}), rel
+}
+
+func benchServe(b *testing.B, hs *httptest.Server, fsrv *Handler, rel string) {
 	defer hs.Close()
-	url := hs.URL + "/images/" + rel
+	url := hs.URL + Prefix + rel
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256}}
 	resp, err := client.Get(url)
 	if err != nil {
@@ -51,7 +71,6 @@ func BenchmarkServeImage(b *testing.B) {
 	io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
 	etag := resp.Header.Get("ETag")
-	fsrv := srv.files.(*fileServer)
 	for _, c := range []struct {
 		name  string
 		cache bool

@@ -1,4 +1,10 @@
-package server
+// Package control is the local control socket of a running picbed: the
+// command line's user, key and backup commands (Admin), done on an open
+// store (LocalAdmin) or asked of the server that has it open (Client),
+// because bbolt lets only one process open the database. The socket file
+// is created 0600 in the data dir, so only the owner of the data can use
+// it; Handler serves it.
+package control
 
 import (
 	"bytes"
@@ -17,8 +23,8 @@ import (
 )
 
 // Admin is what the command line does to users and keys. LocalAdmin does it
-// on an open store; ControlClient asks a running server over its control
-// socket, because bbolt lets only one process open the database.
+// on an open store; Client asks a running server over its control socket,
+// because bbolt lets only one process open the database.
 type Admin interface {
 	AddUser(name, password string, admin bool) (store.User, error)
 	// SetPassword replaces the named user's password; their login
@@ -113,10 +119,9 @@ var sentinels = map[string]error{
 	"invalid":   store.ErrInvalid,
 }
 
-// ControlHandler serves Admin commands for the control socket. The socket
-// file is created 0600 in the data dir, so only the owner of the data can
-// use it.
-func ControlHandler(a Admin) http.Handler {
+// Handler serves Admin commands for the control socket. The socket file is
+// created 0600 in the data dir, so only the owner of the data can use it.
+func Handler(a Admin) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var req controlRequest
 		if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10)).Decode(&req); err != nil {
@@ -160,21 +165,20 @@ func ControlHandler(a Admin) http.Handler {
 	})
 }
 
-// ControlClient implements Admin by talking to a running server's control
-// socket.
-type ControlClient struct {
+// Client implements Admin by talking to a running server's control socket.
+type Client struct {
 	c *http.Client
 }
 
-// DialControl connects to the control socket at path. It fails at once when
-// no server listens there.
-func DialControl(path string) (*ControlClient, error) {
+// Dial connects to the control socket at path. It fails at once when no
+// server listens there.
+func Dial(path string) (*Client, error) {
 	conn, err := net.DialTimeout("unix", path, time.Second)
 	if err != nil {
 		return nil, err
 	}
 	conn.Close()
-	return &ControlClient{c: &http.Client{
+	return &Client{c: &http.Client{
 		Timeout: 30 * time.Second,
 		Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 			var d net.Dialer
@@ -183,7 +187,7 @@ func DialControl(path string) (*ControlClient, error) {
 	}}, nil
 }
 
-func (cc *ControlClient) do(req controlRequest) (controlResponse, error) {
+func (cc *Client) do(req controlRequest) (controlResponse, error) {
 	body, _ := json.Marshal(req)
 	u := url.URL{Scheme: "http", Host: "picbed", Path: "/control"}
 	resp, err := cc.c.Post(u.String(), "application/json", bytes.NewReader(body))
@@ -213,7 +217,7 @@ func (e remoteError) Error() string { return e.msg }
 func (e remoteError) Unwrap() error { return e.kind }
 
 // AddUser creates a user through the server.
-func (cc *ControlClient) AddUser(name, password string, admin bool) (store.User, error) {
+func (cc *Client) AddUser(name, password string, admin bool) (store.User, error) {
 	r, err := cc.do(controlRequest{Op: "user.add", User: name, Password: password, Admin: admin})
 	if err != nil {
 		return store.User{}, err
@@ -222,13 +226,13 @@ func (cc *ControlClient) AddUser(name, password string, admin bool) (store.User,
 }
 
 // SetPassword replaces a user's password through the server.
-func (cc *ControlClient) SetPassword(name, password string) error {
+func (cc *Client) SetPassword(name, password string) error {
 	_, err := cc.do(controlRequest{Op: "user.passwd", User: name, Password: password})
 	return err
 }
 
 // CreateKey creates a key through the server.
-func (cc *ControlClient) CreateKey(user string) (string, store.APIKey, error) {
+func (cc *Client) CreateKey(user string) (string, store.APIKey, error) {
 	r, err := cc.do(controlRequest{Op: "key.create", User: user})
 	if err != nil {
 		return "", store.APIKey{}, err
@@ -237,13 +241,13 @@ func (cc *ControlClient) CreateKey(user string) (string, store.APIKey, error) {
 }
 
 // ListKeys lists keys through the server.
-func (cc *ControlClient) ListKeys(user string) ([]store.APIKey, error) {
+func (cc *Client) ListKeys(user string) ([]store.APIKey, error) {
 	r, err := cc.do(controlRequest{Op: "key.list", User: user})
 	return r.APIKeys, err
 }
 
 // RevokeKey revokes a key through the server.
-func (cc *ControlClient) RevokeKey(user, keyRef string) error {
+func (cc *Client) RevokeKey(user, keyRef string) error {
 	_, err := cc.do(controlRequest{Op: "key.revoke", User: user, Key: keyRef})
 	return err
 }
