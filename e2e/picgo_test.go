@@ -79,10 +79,17 @@ func picgoBin(t *testing.T) (dir, bin string) {
 // PicGo exits 0 even on failure; its result is the JSON line on stdout.
 func runPicGo(t *testing.T, config []byte, fixtures ...string) (urls []string, out []byte) {
 	t.Helper()
-	dir, bin := picgoBin(t)
+	return runPicGoWith(t, config, map[string]string{"picgo-plugin-web-uploader": "1.1.1"}, fixtures...)
+}
+
+// picgoHome makes a HOME for PicGo whose config.json is config and whose
+// plugins (name -> version, installed under PICBED_PICGO_DIR) are plugins,
+// with the named fixtures in it; it returns the HOME and the fixtures' paths.
+func picgoHome(t *testing.T, dir string, config []byte, plugins map[string]string, fixtures ...string) (home string, paths []string) {
+	t.Helper()
 	// PicGo loads plugins from its config folder's package.json and
 	// node_modules.
-	home := t.TempDir()
+	home = t.TempDir()
 	cfgDir := filepath.Join(home, ".picgo")
 	if err := os.MkdirAll(cfgDir, 0o755); err != nil {
 		t.Fatal(err)
@@ -90,14 +97,21 @@ func runPicGo(t *testing.T, config []byte, fixtures ...string) (urls []string, o
 	if err := os.Symlink(filepath.Join(dir, "node_modules"), filepath.Join(cfgDir, "node_modules")); err != nil {
 		t.Fatal(err)
 	}
+	for name := range plugins {
+		if _, err := os.Stat(filepath.Join(dir, "node_modules", name)); err != nil {
+			msg := "PicGo plugin " + name + " is not installed under PICBED_PICGO_DIR: run .ci/run"
+			if os.Getenv("PICBED_REQUIRE_PICGO") != "" {
+				t.Fatal(msg)
+			}
+			t.Skip(msg)
+		}
+	}
 	writeJSON(t, filepath.Join(cfgDir, "package.json"), map[string]any{
-		"name": "picgo-plugins", "version": "1.0.0",
-		"dependencies": map[string]string{"picgo-plugin-web-uploader": "1.1.1"},
+		"name": "picgo-plugins", "version": "1.0.0", "dependencies": plugins,
 	})
 	if err := os.WriteFile(filepath.Join(cfgDir, "config.json"), config, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	var paths []string
 	for _, name := range fixtures {
 		p := filepath.Join(home, name)
 		if err := os.WriteFile(p, fixture(t, name), 0o644); err != nil {
@@ -105,6 +119,14 @@ func runPicGo(t *testing.T, config []byte, fixtures ...string) (urls []string, o
 		}
 		paths = append(paths, p)
 	}
+	return home, paths
+}
+
+// runPicGoWith is runPicGo with the given plugins.
+func runPicGoWith(t *testing.T, config []byte, plugins map[string]string, fixtures ...string) (urls []string, out []byte) {
+	t.Helper()
+	dir, bin := picgoBin(t)
+	home, paths := picgoHome(t, dir, config, plugins, fixtures...)
 	cmd := exec.Command(bin, append([]string{"upload", "--format", "json"}, paths...)...)
 	cmd.Env = append(cleanEnv(), "HOME="+home)
 	cmd.Dir = home

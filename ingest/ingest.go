@@ -3,9 +3,10 @@ package ingest
 import (
 	"context"
 	"crypto/md5"
+	"crypto/sha1"
 	"encoding/hex"
 	"errors"
-	"hash"
+	"io"
 	"os"
 	"runtime"
 	"strings"
@@ -138,7 +139,10 @@ func (in *Ingester) Ingest(ctx context.Context, up *store.Upload, req Request) (
 	}
 	defer release()
 
-	full := &stagedWriter{up: up, v: store.Full, h: md5.New()}
+	// The stored file's MD5 (duplicates, Chevereto's md5) and SHA-1 (Lsky
+	// Pro's sha1) are hashed as it is written: no second read.
+	fullMD5, fullSHA1 := md5.New(), sha1.New()
+	full := &stagedWriter{up: up, v: store.Full, h: io.MultiWriter(fullMD5, fullSHA1)}
 	thumb := &stagedWriter{up: up, v: store.Thumb}
 	medium := &stagedWriter{up: up, v: store.Medium}
 	res, err := imaging.Process(src.File, src.Size, imaging.Options{
@@ -188,7 +192,8 @@ func (in *Ingester) Ingest(ctx context.Context, up *store.Upload, req Request) (
 		Title:            title,
 		Description:      TruncateRunes(CleanText(req.Description, true), MaxDescriptionRunes),
 		NSFW:             req.NSFW,
-		MD5:              hex.EncodeToString(full.h.Sum(nil)),
+		MD5:              hex.EncodeToString(fullMD5.Sum(nil)),
+		SHA1:             hex.EncodeToString(fullSHA1.Sum(nil)),
 		RawMD5:           src.MD5,
 		OriginalFilename: clientName,
 		EXIF:             res.EXIFJSON,
@@ -269,7 +274,7 @@ type stagedWriter struct {
 	up  *store.Upload
 	v   store.Variant
 	f   *os.File
-	h   hash.Hash
+	h   io.Writer // hashes of what is written, or nil
 	n   int64
 	err error
 }

@@ -290,10 +290,10 @@ func TestLoginByEmailAndThrottling(t *testing.T) {
 	}
 	// ... and for this account from anywhere (the test client shares the
 	// address, so check the per-name table directly).
-	if _, blocked := h.srv.logins.byName.Blocked("user:tester", h.srv.now()); !blocked {
+	if _, blocked := h.srv.logins.ByName.Blocked("user:tester", h.srv.now()); !blocked {
 		t.Fatal("the account itself is not throttled")
 	}
-	if _, blocked := h.srv.logins.byName.Blocked("user:admin", h.srv.now()); blocked {
+	if _, blocked := h.srv.logins.ByName.Blocked("user:admin", h.srv.now()); blocked {
 		t.Fatal("an innocent account is throttled")
 	}
 }

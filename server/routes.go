@@ -38,6 +38,30 @@ func (s *Server) routes() *echo.Echo {
 		e.Match([]string{http.MethodGet, http.MethodPost}, p, s.chevereto.HandleUpload)
 	}
 	getHead := []string{http.MethodGet, http.MethodHead}
+
+	// The Lsky Pro API (server/api/lsky), 2.x and 1.x. No cookies, no CSRF
+	// token: a token (a picbed API key) is the credential. The settings
+	// page's dialect switch wraps these routes: while the admin has Lsky
+	// off, they answer s.lsky.Off (2.x) and s.lsky.OffV1 (1.x).
+	// Anyone: an upload without a token is a guest's (refused while guest
+	// uploads are off); a token request checks a password (throttled with
+	// the web login); the strategy list is public in Lsky.
+	e.POST("/api/v1/upload", s.lsky.HandleUpload)
+	e.POST("/api/v1/tokens", s.lsky.HandleCreateToken)
+	e.Match(getHead, "/api/v1/strategies", s.lsky.HandleStrategies)
+	e.POST("/api/upload", s.lsky.HandleV1Upload) // Lsky 1.x: header "token"
+	// Holders of a token: only the token user's images and albums.
+	token := s.lsky.RequireToken
+	e.Match(getHead, "/api/v1/images", s.lsky.HandleImages, token)
+	e.DELETE("/api/v1/images/:key", s.lsky.HandleDeleteImage, token)
+	e.Match(getHead, "/api/v1/albums", s.lsky.HandleAlbums, token)
+	e.DELETE("/api/v1/albums/:id", s.lsky.HandleDeleteAlbum, token)
+	e.Match(getHead, "/api/v1/profile", s.lsky.HandleProfile, token)
+	e.DELETE("/api/v1/tokens", s.lsky.HandleDeleteTokens, token)
+	// Everything else under /api/v1/ (CORS preflights, other methods,
+	// unknown paths) gets Lsky's (Laravel's) answer, not Chevereto's.
+	e.Any("/api/v1/*", s.lsky.HandleUnknown)
+
 	// Pages, scripts and styles are compressed for browsers that ask; API
 	// answers and image files never are (clients and images gain nothing).
 	gz := middleware.GzipWithConfig(middleware.GzipConfig{

@@ -28,6 +28,7 @@ import (
 
 	"picbed/ingest"
 	"picbed/server/api/chevereto"
+	"picbed/server/api/lsky"
 	"picbed/server/fetch"
 	"picbed/server/imagefiles"
 	"picbed/server/site"
@@ -86,12 +87,13 @@ type Server struct {
 	site      *site.Site
 	ingest    *ingest.Ingester
 	chevereto *chevereto.API
+	lsky      *lsky.API
 
 	secret   []byte // HMAC key of CSRF tokens and guest ids (store.Secret)
 	i18n     *catalog
 	assets   *assetTree
-	hasAdmin atomic.Bool // once true stays true: the last admin cannot be removed
-	logins   *loginLimiter
+	hasAdmin atomic.Bool  // once true stays true: the last admin cannot be removed
+	logins   *site.Logins // the site's, shared with the API doors
 }
 
 // New returns a server over d.Store.
@@ -132,6 +134,7 @@ func New(cfg Config, d Deps) (*Server, error) {
 		return nil, err
 	}
 	s.chevereto = chevereto.New(s.site)
+	s.lsky = lsky.New(s.site)
 	s.secret = st.Secret()
 	if s.i18n, err = loadCatalog(d.UI); err != nil {
 		return nil, err
@@ -139,7 +142,7 @@ func New(cfg Config, d Deps) (*Server, error) {
 	if s.assets, err = newAssetTree(static); err != nil {
 		return nil, fmt.Errorf("server: static assets: %w", err)
 	}
-	s.logins = newLoginLimiter()
+	s.logins = s.site.Logins()
 	s.files = imagefiles.New(st, imagefiles.Options{Observer: d.ImageObserver})
 	s.echo = s.routes()
 	return s, nil

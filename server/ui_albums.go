@@ -304,9 +304,9 @@ func (s *Server) handleAlbumUnlock(c echo.Context) error {
 	// account: many addresses guessing one album's password get no further
 	// than one.
 	albumKey := "album:" + strconv.FormatUint(a.ID, 10)
-	wait, blocked := s.logins.byIP.Blocked(key, now)
+	wait, blocked := s.logins.ByIP.Blocked(key, now)
 	if !blocked {
-		wait, blocked = s.logins.byName.Blocked(albumKey, now)
+		wait, blocked = s.logins.ByName.Blocked(albumKey, now)
 	}
 	if blocked {
 		c.Response().Header().Set("Retry-After", strconv.Itoa(int(wait/time.Second)+1))
@@ -314,8 +314,8 @@ func (s *Server) handleAlbumUnlock(c echo.Context) error {
 			s.t(v, "Too many wrong passwords. Try again in {n} minutes.", "n", minutesLeft(wait)))
 	}
 	if !s.store.CheckAlbumPassword(a.ID, c.FormValue("password")) {
-		s.logins.byIP.Fail(key, now)
-		s.logins.byName.Fail(albumKey, now)
+		s.logins.ByIP.Fail(key, now)
+		s.logins.ByName.Fail(albumKey, now)
 		s.log.Info("album password wrong", "album", a.ID, "ip", c.RealIP())
 		return s.renderAlbumPassword(c, http.StatusForbidden, id, next, s.t(v, "Wrong password."))
 	}

@@ -9,55 +9,8 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"picbed/server/site"
 	"picbed/store"
 )
-
-// Login throttling: failed logins are counted per client address (its /64
-// for IPv6) and per account name, so neither one address trying many
-// accounts nor many addresses trying one account get far.
-const (
-	maxLoginFailures   = 10
-	loginFailureWindow = 15 * time.Minute
-	// maxSignupsPerWindow bounds accounts created from one address.
-	maxSignupsPerWindow = 5
-)
-
-type loginLimiter struct {
-	byIP, byName, signups *site.Failures
-}
-
-func newLoginLimiter() *loginLimiter {
-	return &loginLimiter{
-		byIP:    site.NewFailures(maxLoginFailures, loginFailureWindow),
-		byName:  site.NewFailures(maxLoginFailures, loginFailureWindow),
-		signups: site.NewFailures(maxSignupsPerWindow, loginFailureWindow),
-	}
-}
-
-// blocked reports whether a login from ip for subject must wait, and how
-// long. device is the browser's known-device key for the account (see
-// deviceCookie), or "": a browser that logged in to the account before is
-// not stopped by the account's count (which anyone can run up with wrong
-// passwords from anywhere, to lock its owner out), only by its own and its
-// address's.
-func (l *loginLimiter) blocked(ip, subject, device string, now time.Time) (time.Duration, bool) {
-	if d, ok := l.byIP.Blocked(ip, now); ok {
-		return d, true
-	}
-	if device != "" {
-		return l.byName.Blocked(device, now)
-	}
-	return l.byName.Blocked("user:"+strings.ToLower(subject), now)
-}
-
-func (l *loginLimiter) fail(ip, subject, device string, now time.Time) {
-	l.byIP.Fail(ip, now)
-	l.byName.Fail("user:"+strings.ToLower(subject), now)
-	if device != "" {
-		l.byName.Fail(device, now)
-	}
-}
 
 // authForm is what the account pages echo back into their forms.
 type authForm struct {
@@ -151,7 +104,7 @@ func (s *Server) handleLogin(c echo.Context) error {
 	if len(f.Login) > store.MaxEmailLen {
 		// Longer than any name or address: no account, and not worth a
 		// lookup, a throttling entry of its size or a log line.
-		s.logins.byIP.Fail(ip, now)
+		s.logins.ByIP.Fail(ip, now)
 		f.Login = ""
 		return s.renderAuth(c, http.StatusUnauthorized, "login.html", "Log in", s.t(v, "Wrong user name, e-mail or password."), f)
 	}
@@ -164,14 +117,14 @@ func (s *Server) handleLogin(c echo.Context) error {
 		subject = u.Name
 		device, _ = s.knownDevice(c.Request(), u.ID)
 	}
-	if wait, blocked := s.logins.blocked(ip, subject, device, now); blocked {
+	if wait, blocked := s.logins.Blocked(ip, subject, device, now); blocked {
 		c.Response().Header().Set("Retry-After", strconv.Itoa(int(wait/time.Second)+1))
 		return s.renderAuth(c, http.StatusTooManyRequests, "login.html", "Log in",
 			s.t(v, "Too many failed logins. Try again in {n} minutes.", "n", minutesLeft(wait)), f)
 	}
 	u, err := s.store.CheckPassword(f.Login, c.FormValue("password"))
 	if errors.Is(err, store.ErrUnauthorized) {
-		s.logins.fail(ip, subject, device, now)
+		s.logins.Fail(ip, subject, device, now)
 		s.log.Info("login failed", "login", f.Login, "ip", ip)
 		return s.renderAuth(c, http.StatusUnauthorized, "login.html", "Log in", s.t(v, "Wrong user name, e-mail or password."), f)
 	}
@@ -212,7 +165,7 @@ func (s *Server) handleSignup(c echo.Context) error {
 	v := visitorOf(c)
 	f := authForm{Name: strings.TrimSpace(c.FormValue("username")), Email: strings.TrimSpace(c.FormValue("email"))}
 	ip, now := c.RealIP(), s.now()
-	if wait, blocked := s.logins.signups.Blocked(ip, now); blocked {
+	if wait, blocked := s.logins.Signups.Blocked(ip, now); blocked {
 		return s.renderAuth(c, http.StatusTooManyRequests, "signup.html", "Sign up",
 			s.t(v, "Too many sign-ups from your address. Try again in {n} minutes.", "n", minutesLeft(wait)), f)
 	}
@@ -224,7 +177,7 @@ func (s *Server) handleSignup(c echo.Context) error {
 	if err != nil {
 		return s.renderAuth(c, http.StatusBadRequest, "signup.html", "Sign up", s.accountError(v, err), f)
 	}
-	s.logins.signups.Fail(ip, now) // counts accounts made, not failures
+	s.logins.Signups.Fail(ip, now) // counts accounts made, not failures
 	s.log.Info("user signed up", "user", u.Name, "ip", ip)
 	if err := s.startSession(c, u, false); err != nil {
 		return err
@@ -259,13 +212,13 @@ func (s *Server) handlePassword(c echo.Context) error {
 	}
 	// The current password is throttled like a login: a stolen session
 	// must not become a way to guess it without limit.
-	if wait, blocked := s.logins.blocked(c.RealIP(), v.User.Name, "", s.now()); blocked {
+	if wait, blocked := s.logins.Blocked(c.RealIP(), v.User.Name, "", s.now()); blocked {
 		c.Response().Header().Set("Retry-After", strconv.Itoa(int(wait/time.Second)+1))
 		return fail(http.StatusTooManyRequests, s.t(v, "Too many failed logins. Try again in {n} minutes.", "n", minutesLeft(wait)))
 	}
 	if err := s.store.CheckUserPassword(v.User.ID, c.FormValue("current")); err != nil {
 		if errors.Is(err, store.ErrUnauthorized) {
-			s.logins.fail(c.RealIP(), v.User.Name, "", s.now())
+			s.logins.Fail(c.RealIP(), v.User.Name, "", s.now())
 			return fail(http.StatusUnauthorized, s.t(v, "The current password is wrong."))
 		}
 		return err

@@ -18,6 +18,9 @@ import (
 	"picbed/store"
 )
 
+// maxLoginFailures is the login throttle's limit (site.Logins).
+const maxLoginFailures = site.MaxLoginFailures
+
 // Regression tests of the web UI's security review (docs/security.md, "Web
 // UI"). The cases that other tests already cover are listed there with
 // their names.
@@ -204,12 +207,12 @@ func TestLoginThrottleCountsAccountsNotSpellings(t *testing.T) {
 	}
 	// A login longer than any name or address is refused without a lookup
 	// and leaves no entry of its size in the per-account table.
-	before := h.srv.logins.byName.Len()
+	before := h.srv.logins.ByName.Len()
 	resp, body := w.post("/login", url.Values{"login": {strings.Repeat("x", 100000)}, "password": {"x"}}, viaProxy(300)...)
 	if resp.StatusCode != http.StatusUnauthorized || strings.Contains(body, strings.Repeat("x", 1000)) {
 		t.Errorf("100 kB login: %d (echoed: %v)", resp.StatusCode, strings.Contains(body, strings.Repeat("x", 1000)))
 	}
-	after := h.srv.logins.byName.Len()
+	after := h.srv.logins.ByName.Len()
 	if after != before {
 		t.Errorf("per-account table grew from %d to %d entries", before, after)
 	}

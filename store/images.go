@@ -91,6 +91,7 @@ type Image struct {
 	Description      string
 	NSFW             bool
 	MD5              string // of the stored full file
+	SHA1             string // of the stored full file, or "" for images stored before picbed kept it
 	SourceMD5        string // of the file before a requested resize, or ""
 	RawMD5           string // of the bytes as received (before metadata stripping or conversion), or ""
 	OriginalFilename string
@@ -145,6 +146,7 @@ type imageRecord struct {
 	Description      string    `json:"description,omitempty"`
 	NSFW             bool      `json:"nsfw,omitempty"`
 	MD5              string    `json:"md5,omitempty"`
+	SHA1             string    `json:"sha1,omitempty"` // optional: records written before it have none
 	SourceMD5        string    `json:"source_md5,omitempty"`
 	RawMD5           string    `json:"raw_md5,omitempty"`
 	OriginalFilename string    `json:"original_filename,omitempty"`
@@ -162,7 +164,7 @@ func toRecord(img Image) imageRecord {
 		V: schemaVersion, ID: img.ID, OwnerID: img.OwnerID, AlbumID: img.AlbumID, Dir: img.Dir,
 		Name: img.Name, Ext: img.Ext, MIME: img.MIME, Size: img.Size, Width: img.Width,
 		Height: img.Height, ThumbSize: img.ThumbSize, MediumSize: img.MediumSize, Date: img.Date,
-		Title: img.Title, Description: img.Description, NSFW: img.NSFW, MD5: img.MD5,
+		Title: img.Title, Description: img.Description, NSFW: img.NSFW, MD5: img.MD5, SHA1: img.SHA1,
 		SourceMD5: img.SourceMD5, RawMD5: img.RawMD5, OriginalFilename: img.OriginalFilename, EXIF: img.EXIF,
 		Animated: img.Animated, Tags: append([]string(nil), img.Tags...), CategoryID: img.CategoryID,
 		Expires: img.Expires, UploaderIP: img.UploaderIP, GuestID: img.GuestID,
@@ -174,7 +176,7 @@ func (r imageRecord) image() Image {
 		ID: r.ID, OwnerID: r.OwnerID, AlbumID: r.AlbumID, Dir: r.Dir, Name: r.Name, Ext: r.Ext,
 		MIME: r.MIME, Size: r.Size, Width: r.Width, Height: r.Height, ThumbSize: r.ThumbSize,
 		MediumSize: r.MediumSize, Date: r.Date, Title: r.Title, Description: r.Description,
-		NSFW: r.NSFW, MD5: r.MD5, SourceMD5: r.SourceMD5, RawMD5: r.RawMD5, OriginalFilename: r.OriginalFilename,
+		NSFW: r.NSFW, MD5: r.MD5, SHA1: r.SHA1, SourceMD5: r.SourceMD5, RawMD5: r.RawMD5, OriginalFilename: r.OriginalFilename,
 		EXIF: r.EXIF, Animated: r.Animated, Tags: r.Tags, CategoryID: r.CategoryID,
 		Expires: r.Expires, UploaderIP: r.UploaderIP, GuestID: r.GuestID,
 	}

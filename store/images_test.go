@@ -105,6 +105,7 @@ func TestPutImage(t *testing.T) {
 		Size: 999, Width: 640, Height: 480, Date: testDate.In(time.FixedZone("X", 3600)),
 		Title: "donate pay", Description: "a description", NSFW: true,
 		MD5: "0123456789abcdef0123456789abcdef", SourceMD5: "fedcba9876543210fedcba9876543210", RawMD5: "00112233445566778899aabbccddeeff",
+		SHA1:             "0123456789abcdef0123456789abcdef01234567",
 		OriginalFilename: "donate-pay.jpg", EXIF: `{"Make":"X"}`, Animated: true,
 		Tags: []string{"a", "b"}, CategoryID: 4, Expires: testDate.Add(24 * time.Hour).In(time.FixedZone("Y", -7200)), UploaderIP: "192.0.2.1",
 	}

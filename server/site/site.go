@@ -65,6 +65,7 @@ type Site struct {
 	saved    atomic.Bool // the settings page was saved: flags no longer apply
 	keyFails *Failures
 	flood    *floodLimiter
+	logins   *Logins
 }
 
 // New returns a Site over st. flags are the settings until an admin saves
@@ -102,6 +103,7 @@ func New(cfg Config, st *store.Store, in *ingest.Ingester, fetcher *fetch.Fetche
 		flags:    flags,
 		keyFails: NewFailures(cfg.MaxKeyFailures, cfg.KeyFailureWindow),
 		flood:    newFloodLimiter(flood),
+		logins:   NewLogins(),
 	}
 	settings, saved, err := loadSettings(st, flags)
 	if err != nil {
@@ -127,6 +129,10 @@ func (s *Site) Location() *time.Location { return s.cfg.Location }
 
 // Now returns the site's clock.
 func (s *Site) Now() time.Time { return s.now() }
+
+// Logins returns the throttling tables of password checks, shared by every
+// door that checks a password.
+func (s *Site) Logins() *Logins { return s.logins }
 
 // Fetcher returns the downloader of URL sources.
 func (s *Site) Fetcher() *fetch.Fetcher { return s.fetcher }

@@ -8,7 +8,6 @@
 package phpjson
 
 import (
-	"strconv"
 	"unicode/utf8"
 )
 
@@ -17,7 +16,7 @@ type Null struct{}
 
 // Member is one key/value pair of an ordered JSON object, written
 // {key, value}: the key is a string, the value one of string, *string (nil
-// is null), int, int64, bool, Null, Object or Array. (An array rather than
+// is null), int, int64, uint64, float64, bool, Null, Object or Array. (An array rather than
 // a struct keeps the documents' literals short: {"name", name}.)
 type Member [2]any
 
@@ -35,55 +34,18 @@ func OptString(s string) any {
 	return s
 }
 
-// Append appends the PHP-style encoding of v to b. It panics on a value
-// of another type: the documents are built by code, never from input.
-func Append(b []byte, v any) []byte {
-	switch v := v.(type) {
-	case nil, Null:
-		return append(b, "null"...)
-	case string:
-		return AppendString(b, v)
-	case *string:
-		if v == nil {
-			return append(b, "null"...)
-		}
-		return AppendString(b, *v)
-	case int:
-		return strconv.AppendInt(b, int64(v), 10)
-	case int64:
-		return strconv.AppendInt(b, v, 10)
-	case bool:
-		return strconv.AppendBool(b, v)
-	case Object:
-		b = append(b, '{')
-		for i, m := range v {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = AppendString(b, m[0].(string))
-			b = append(b, ':')
-			b = Append(b, m[1])
-		}
-		return append(b, '}')
-	case Array:
-		b = append(b, '[')
-		for i, e := range v {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = Append(b, e)
-		}
-		return append(b, ']')
-	default:
-		panic("phpjson: unsupported type")
-	}
-}
+// Append appends the PHP-style encoding of v to b, as json_encode with its
+// default flags writes it. It panics on a value of another type: the
+// documents are built by code, never from input.
+func Append(b []byte, v any) []byte { return AppendFlags(b, v, 0) }
 
 const hexDigits = "0123456789abcdef"
 
 // AppendString writes s as PHP's json_encode does with default flags.
 // Invalid UTF-8 bytes become U+FFFD (PHP would fail the whole document).
-func AppendString(b []byte, s string) []byte {
+func AppendString(b []byte, s string) []byte { return appendString(b, s, 0) }
+
+func appendString(b []byte, s string, flags Flags) []byte {
 	b = append(b, '"')
 	for _, r := range s {
 		switch {
@@ -91,6 +53,8 @@ func AppendString(b []byte, s string) []byte {
 			b = append(b, '\\', '"')
 		case r == '\\':
 			b = append(b, '\\', '\\')
+		case r == '/' && flags&UnescapedSlashes != 0:
+			b = append(b, '/')
 		case r == '/':
 			b = append(b, '\\', '/')
 		case r == '\b':
@@ -107,6 +71,10 @@ func AppendString(b []byte, s string) []byte {
 			b = appendU(b, r)
 		case r < utf8.RuneSelf:
 			b = append(b, byte(r))
+		case flags&UnescapedUnicode != 0 && r != 0x2028 && r != 0x2029:
+			// PHP keeps escaping the two JavaScript line terminators
+			// unless JSON_UNESCAPED_LINE_TERMINATORS is set too.
+			b = utf8.AppendRune(b, r)
 		case r > 0xffff:
 			r -= 0x10000
 			b = appendU(b, 0xd800+(r>>10))

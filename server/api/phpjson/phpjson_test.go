@@ -2,6 +2,7 @@ package phpjson
 
 import (
 	"encoding/json"
+	"math"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -65,4 +66,39 @@ func FuzzAppendPHPString(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestPHPJSONFloats(t *testing.T) {
+	for _, tc := range []struct {
+		f    float64
+		want string
+	}{
+		{30, "30"},                   // no ".0": JSON_PRESERVE_ZERO_FRACTION is off
+		{28.54296875, "28.54296875"}, // 29228 bytes in KB, as Lsky answers it
+		{29.19, "29.19"},             // a DECIMAL(8,2) read back
+		{0.30000000000000004, "0.30000000000000004"}, // 0.1+0.2 at run time: round-trip digits, not 14
+		{0.0001, "0.0001"},
+		{0.00001, "1.0e-5"},
+		{1.5e-7, "1.5e-7"},
+		{1e16, "10000000000000000"},
+		{1e17, "1.0e+17"},
+		{-2.5, "-2.5"},
+		{0, "0"},
+	} {
+		if got := string(Append(nil, tc.f)); got != tc.want {
+			t.Errorf("Append(%v) = %s, want %s", tc.f, got, tc.want)
+		}
+	}
+}
+
+func TestPHPJSONFlags(t *testing.T) {
+	doc := Object{{"message", "The route api/v1/x could not be found."}, {"e", Object{}}, {"a", Array{1, "截"}}}
+	pretty := "{\n    \"message\": \"The route api/v1/x could not be found.\",\n    \"e\": {},\n    \"a\": [\n        1,\n        \"\\u622a\"\n    ]\n}"
+	if got := string(AppendFlags(nil, doc, PrettyPrint|UnescapedSlashes)); got != pretty {
+		t.Errorf("pretty print:\n got %s\nwant %s", got, pretty)
+	}
+	raw := `{"msg":"管理员关闭了接口 a\/b \u2028","n":18446744073709551615}`
+	if got := string(AppendFlags(nil, Object{{"msg", "管理员关闭了接口 a/b \u2028"}, {"n", uint64(math.MaxUint64)}}, UnescapedUnicode)); got != raw {
+		t.Errorf("unescaped unicode:\n got %s\nwant %s", got, raw)
+	}
 }
